@@ -1,0 +1,313 @@
+package dev.panbuf;
+
+import dev.panbuf.shim.Shim;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.VarHandle;
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A view of off-heap memory handed to C as a {@code pb_buffer *}, with no copy.
+ *
+ * <h2>Ownership</h2>
+ * The export is released exactly once, after which its struct (and its
+ * shape, strides and format) are freed and the memory is unpinned:
+ * <ul>
+ * <li>Java owns a new export: C code may use {@link #pointer()} during calls,
+ *     and {@link #close()} releases it (try-with-resources). C may also release
+ *     it itself with {@code pb_release}; Java's later {@code close()} then does
+ *     nothing.</li>
+ * <li>{@link #handOff()} gives ownership to C, which keeps the pointer as long
+ *     as it likes and must call {@code pb_release} exactly once; Java's
+ *     {@code close()} then leaves it alone.</li>
+ * </ul>
+ * Never release the same export from Java and C at the same time: once
+ * released, the pointer dangles as after {@code free()}.
+ *
+ * <p>While an export is live its memory cannot go away: its
+ * {@link BufferArena} refuses to close and its {@link GrowableBuffer} refuses
+ * to resize, naming this export.
+ *
+ * {@snippet :
+ * try (BufferArena arena = BufferArena.ofConfined()) {
+ *     NdArray m = NdArray.allocate(arena, DType.FLOAT32, 3, 4);
+ *     try (Export e = m.export()) {
+ *         int rc = (int) scale.invokeExact(e.pointer(), 2.0f);   // C sees m's memory
+ *     }
+ * }
+ * }
+ */
+public final class Export implements AutoCloseable {
+
+    private static final AtomicLong IDS = new AtomicLong();
+    /** Every export not yet known to be released: keeps its memory reachable while C may use it. */
+    private static final Set<Record> LIVE = ConcurrentHashMap.newKeySet();
+
+    private final Record record;
+
+    private Export(Record record) {
+        this.record = record;
+    }
+
+    static Export create(NdArray view, boolean readOnly) {
+        MemorySegment segment = view.segment;
+        if (!segment.isNative()) {
+            throw new IllegalArgumentException("cannot export a view of Java heap memory: the garbage collector may move it"
+                    + " while C holds the pointer; allocate it off-heap (NdArray.allocate(arena, ...)) or copy it there"
+                    + " (copy(Order.C, arena)), or pass it to one short C call with CriticalCall");
+        }
+        Copier.checkReadable(view);
+        Pinner pinner = Pinner.of(segment);
+        Shim.ensureLoaded();
+        long id = IDS.incrementAndGet();
+        String description = "export #" + id + " of " + view.dtype + " " + Errors.shape(view.shapeRef()) + " at 0x"
+                + Long.toHexString(segment.address() + view.byteOffset);
+        Record record = new Record(id, view, readOnly, description, LeakDetector.creationSite());
+        if (pinner != null) {
+            pinner.pin(record);   // throws, pinning nothing, when the arena is closing or closed
+        }
+        try {
+            record.cell = Cells.take();
+            record.struct = Shim.newExport(segment, view.byteOffset, view.byteSize(), view.dtype.byteSize(), readOnly,
+                    view.shapeRef(), view.stridesRef(), view.dtype.format(), 0, segment.byteSize(), record.cell);
+            record.pinner = pinner;
+            LIVE.add(record);
+            Accounting.LIVE_EXPORTS.incrementAndGet();
+            Shim.publish(record.struct);
+        } catch (RuntimeException | Error e) {
+            if (record.cell != null && record.struct == null) {
+                Cells.giveBack(record.cell);
+            }
+            if (pinner != null && record.struct == null) {
+                pinner.unpin(record);
+            }
+            throw e;
+        }
+        Export handle = new Export(record);
+        LeakDetector.track(handle, record);
+        return handle;
+    }
+
+    /** The {@code pb_buffer *} to pass to C (an address segment sized to the struct). */
+    public MemorySegment pointer() {
+        record.checkNotReleased("pointer()");
+        return record.struct;
+    }
+
+    /** The {@code pb_buffer *} as a number. */
+    public long address() {
+        return pointer().address();
+    }
+
+    /** The view that was exported. */
+    public NdArray view() {
+        return record.view;
+    }
+
+    /** True when {@code readonly = 1} in the struct. */
+    public boolean isReadOnly() {
+        return record.readOnly();
+    }
+
+    /** True once released, from Java or from C. */
+    public boolean isReleased() {
+        return record.released();
+    }
+
+    /**
+     * Gives ownership to C: C must release the buffer with {@code pb_release}
+     * exactly once, from any thread, and Java's {@link #close()} will not.
+     * Until C releases it, the memory stays pinned.
+     *
+     * @return the {@code pb_buffer *} C now owns
+     * @throws IllegalStateException when the export is already released or handed off
+     */
+    public MemorySegment handOff() {
+        if (!record.state.compareAndSet(Record.JAVA_OWNED, Record.HANDED_OFF)) {
+            throw new IllegalStateException(record.description + " is already " + record.stateName());
+        }
+        return record.struct;
+    }
+
+    /**
+     * Releases the export unless it already is released or was handed off to C.
+     * Calling it again is harmless.
+     */
+    @Override
+    public void close() {
+        record.releaseFromJava();
+    }
+
+    @Override
+    public String toString() {
+        return record.description + " (" + record.stateName() + ")";
+    }
+
+    // ----------------------------------------------------------------- internals
+
+    /** Live exports in this JVM, after retiring those that C released. */
+    static int liveCount() {
+        pollAll();
+        return LIVE.size();
+    }
+
+    /** Retires every export C has released since the last look. */
+    static void pollAll() {
+        for (Record r : LIVE) {
+            r.pollNativeRelease();
+        }
+    }
+
+    /** The state of one export, kept apart from the handle so the handle can be garbage collected. */
+    static final class Record {
+        static final int JAVA_OWNED = 0, HANDED_OFF = 1, RELEASED = 2;
+        private static final VarHandle CELL = ValueLayout.JAVA_INT.varHandle();
+
+        final long id;
+        final NdArray view;           // keeps the memory (and an automatic arena) reachable
+        final String description;
+        final Throwable site;         // creation site when leak tracking records it, else null
+        final boolean readOnly;
+        final AtomicInteger state = new AtomicInteger(JAVA_OWNED);
+        volatile MemorySegment struct;
+        volatile MemorySegment cell;  // set to 1 by the C release function
+        volatile Pinner pinner;
+        private final java.util.concurrent.atomic.AtomicBoolean retired = new java.util.concurrent.atomic.AtomicBoolean();
+
+        Record(long id, NdArray view, boolean readOnly, String description, Throwable site) {
+            this.id = id;
+            this.readOnly = readOnly;
+            this.view = view;
+            this.description = description;
+            this.site = site;
+        }
+
+        boolean readOnly() {
+            return readOnly;
+        }
+
+        boolean nativeReleased() {
+            MemorySegment c = cell;
+            return retired.get() || (c != null && (int) CELL.getAcquire(c, 0L) != 0);
+        }
+
+        boolean released() {
+            return state.get() == RELEASED || nativeReleased();
+        }
+
+        String stateName() {
+            if (released()) {
+                return "released";
+            }
+            return state.get() == HANDED_OFF ? "handed off to C" : "live";
+        }
+
+        void checkNotReleased(String what) {
+            if (released()) {
+                throw new IllegalStateException(what + ": " + description + " is already released");
+            }
+        }
+
+        void releaseFromJava() {
+            if (!state.compareAndSet(JAVA_OWNED, RELEASED)) {
+                pollNativeRelease();
+                return;
+            }
+            if (!nativeReleased()) {
+                Shim.release(struct);   // frees the struct, sets the cell
+            }
+            retire();
+        }
+
+        /** Retires the record if C has released it. */
+        void pollNativeRelease() {
+            if (nativeReleased()) {
+                state.set(RELEASED);
+                retire();
+            }
+        }
+
+        private void retire() {
+            if (!retired.compareAndSet(false, true)) {
+                return;
+            }
+            LIVE.remove(this);
+            Accounting.LIVE_EXPORTS.decrementAndGet();
+            Pinner p = pinner;
+            if (p != null) {
+                p.unpin(this);
+            }
+            MemorySegment c = cell;
+            cell = null;
+            Cells.giveBack(c);
+        }
+
+        String describe() {
+            return description + (site == null ? "" : ", created at " + LeakDetector.firstUserFrame(site));
+        }
+    }
+
+    /**
+     * Who must stay open while an export lives: the {@link BufferArena} whose
+     * memory it is. {@code null} for memory that never goes away while the
+     * export holds a reference (global memory, automatic arenas).
+     */
+    interface Pinner {
+        void pin(Record r);
+
+        void unpin(Record r);
+
+        static Pinner of(MemorySegment segment) {
+            BufferArena arena = BufferArena.owning(segment);
+            if (arena != null) {
+                return arena.pins();
+            }
+            String kind = segment.scope().getClass().getSimpleName();
+            // The JDK does not say which kind of arena a scope belongs to; these
+            // implementation names are stable since JDK 22 and, if they change,
+            // the export is refused (never wrongly allowed).
+            if (kind.equals("GlobalSession") || kind.equals("ImplicitSession")) {
+                return null;
+            }
+            throw new IllegalArgumentException("cannot export memory of a plain Arena.ofConfined() or Arena.ofShared():"
+                    + " panbuf cannot stop such an arena from closing while C uses the memory; allocate it from a"
+                    + " BufferArena (BufferArena.ofConfined() / ofShared()), a GrowableBuffer, Arena.global() or Arena.ofAuto()");
+        }
+    }
+
+    /**
+     * The release flags C writes: int cells in never-freed native slabs,
+     * reused only after Java has seen the release, so C never writes a cell
+     * that belongs to another export.
+     */
+    static final class Cells {
+        private static final int PER_SLAB = 1024;
+        private static final ArrayDeque<MemorySegment> FREE = new ArrayDeque<>();
+
+        private Cells() {}
+
+        static synchronized MemorySegment take() {
+            if (FREE.isEmpty()) {
+                MemorySegment slab = Arena.global().allocate(4L * PER_SLAB, 64);
+                for (int i = 0; i < PER_SLAB; i++) {
+                    FREE.push(slab.asSlice(4L * i, 4));
+                }
+            }
+            MemorySegment c = FREE.pop();
+            c.set(ValueLayout.JAVA_INT, 0, 0);
+            return c;
+        }
+
+        static synchronized void giveBack(MemorySegment c) {
+            if (c != null) {
+                FREE.push(c);
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+package dev.panbuf;
+
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A resizable block of native memory: panbuf's {@code bytearray}. It appends
+ * and resizes by reallocating when it outgrows its capacity; the old memory is
+ * then closed, so a view made before the move throws
+ * {@link IllegalStateException} instead of reading stale bytes.
+ *
+ * <p>Like {@code bytearray} while a {@code memoryview} exists, it refuses to
+ * change size at all while any export of its memory is live
+ * ({@link LiveExportsException}), and nothing changes: the contents and size
+ * stay as they were.
+ *
+ * {@snippet :
+ * try (GrowableBuffer buf = GrowableBuffer.ofConfined(16)) {
+ *     buf.append(new byte[] {1, 2, 3, 4});
+ *     NdArray v = buf.view(DType.UINT8);
+ *     try (Export e = v.export()) {
+ *         buf.append(new byte[] {5});        // throws LiveExportsException; nothing changed
+ *     }
+ *     buf.append(new byte[64]);              // relocates: v now throws on access
+ * }
+ * }
+ */
+public final class GrowableBuffer implements AutoCloseable {
+
+    private final boolean shared;
+    private final long budgetBytes;
+    private final Object lock = new Object();
+    private BufferArena arena;
+    private MemorySegment memory;   // the whole capacity
+    private long byteSize;
+    private boolean closed;
+
+    private GrowableBuffer(boolean shared, long initialCapacity, long budgetBytes) {
+        if (initialCapacity < 0) {
+            throw new IllegalArgumentException("initial capacity must be >= 0 bytes, got " + initialCapacity);
+        }
+        this.shared = shared;
+        this.budgetBytes = budgetBytes;
+        this.arena = newArena();
+        this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
+    }
+
+    /** An empty buffer for the calling thread only, with room for {@code initialCapacity} bytes. */
+    public static GrowableBuffer ofConfined(long initialCapacity) {
+        return new GrowableBuffer(false, initialCapacity, Long.MAX_VALUE);
+    }
+
+    /** An empty buffer any thread may use, with room for {@code initialCapacity} bytes. */
+    public static GrowableBuffer ofShared(long initialCapacity) {
+        return new GrowableBuffer(true, initialCapacity, Long.MAX_VALUE);
+    }
+
+    /**
+     * An empty buffer that never holds more than {@code budgetBytes} bytes of
+     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing.
+     */
+    public static GrowableBuffer withBudget(boolean shared, long initialCapacity, long budgetBytes) {
+        return new GrowableBuffer(shared, initialCapacity, budgetBytes);
+    }
+
+    private BufferArena newArena() {
+        BufferArena.Builder b = BufferArena.builder().name("GrowableBuffer memory");
+        return (shared ? b.shared() : b.confined()).build();
+    }
+
+    /** Bytes in the buffer. */
+    public long byteSize() {
+        synchronized (lock) {
+            checkOpen("byteSize");
+            return byteSize;
+        }
+    }
+
+    /** Bytes the buffer can hold before it must relocate. */
+    public long capacity() {
+        synchronized (lock) {
+            checkOpen("capacity");
+            return memory.byteSize();
+        }
+    }
+
+    /** The current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates. */
+    public MemorySegment segment() {
+        synchronized (lock) {
+            checkOpen("segment");
+            return memory.asSlice(0, byteSize);
+        }
+    }
+
+    /** A 1-d view of all the bytes as {@code dtype} elements. @throws IllegalArgumentException when the size is not a multiple */
+    public NdArray view(DType dtype) {
+        return NdArray.of(segment(), dtype);
+    }
+
+    /** A C-order view of the first bytes with {@code shape}. @throws IllegalArgumentException when the buffer is too short */
+    public NdArray view(DType dtype, long... shape) {
+        return NdArray.of(segment(), dtype, shape);
+    }
+
+    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    public void append(byte[] bytes) {
+        Objects.requireNonNull(bytes, "bytes");
+        append(MemorySegment.ofArray(bytes));
+    }
+
+    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    public void append(MemorySegment bytes) {
+        Objects.requireNonNull(bytes, "bytes");
+        synchronized (lock) {
+            checkOpen("append");
+            long start = byteSize;
+            long end = Math.addExact(start, bytes.byteSize());
+            resizeLocked(end, "append " + bytes.byteSize() + " bytes to");
+            MemorySegment.copy(bytes, 0, memory, start, bytes.byteSize());
+        }
+    }
+
+    /**
+     * Sets the size; new bytes are zero. Relocates when the capacity is too small.
+     *
+     * @throws LiveExportsException while exports are live (nothing changes)
+     * @throws BudgetExceededException when the capacity needed exceeds the budget (nothing changes)
+     */
+    public void resize(long newByteSize) {
+        if (newByteSize < 0) {
+            throw new IllegalArgumentException("size must be >= 0 bytes, got " + newByteSize);
+        }
+        synchronized (lock) {
+            checkOpen("resize");
+            resizeLocked(newByteSize, "resize");
+        }
+    }
+
+    private void resizeLocked(long newSize, String what) {
+        List<String> exports = arena.liveExports();
+        if (!exports.isEmpty()) {
+            throw new LiveExportsException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: it has "
+                    + exports.size() + " live export" + (exports.size() == 1 ? "" : "s") + " that C may still use ("
+                    + String.join("; ", exports) + "); release them first (Python refuses likewise with"
+                    + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
+        }
+        long capacity = memory.byteSize();
+        if (newSize <= capacity) {
+            if (newSize > byteSize) {
+                memory.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
+            }
+            byteSize = newSize;
+            return;
+        }
+        long newCapacity = Math.max(newSize, capacity > Long.MAX_VALUE / 2 ? newSize : capacity * 2);
+        if (newCapacity > budgetBytes) {
+            newCapacity = newSize;
+        }
+        if (newCapacity > budgetBytes) {
+            throw new BudgetExceededException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: " + newSize
+                    + " bytes exceed its budget of " + budgetBytes + " bytes");
+        }
+        BufferArena next = newArena();
+        MemorySegment nextMemory;
+        try {
+            nextMemory = next.allocate(newCapacity, Geometry.ALLOCATION_ALIGNMENT);
+            MemorySegment.copy(memory, 0, nextMemory, 0, byteSize);
+            arena.close();   // stale views of the old memory now throw
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        arena = next;
+        memory = nextMemory;
+        byteSize = newSize;
+    }
+
+    /** Live exports of the buffer's current memory. */
+    public int liveExportCount() {
+        synchronized (lock) {
+            return closed ? 0 : arena.liveExportCount();
+        }
+    }
+
+    /**
+     * Frees the memory.
+     *
+     * @throws LiveExportsException naming the live exports; nothing is freed
+     */
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            arena.close();
+            closed = true;
+        }
+    }
+
+    private void checkOpen(String what) {
+        if (closed) {
+            throw new IllegalStateException("Already closed: GrowableBuffer." + what + " after close()");
+        }
+    }
+
+    @Override
+    public String toString() {
+        synchronized (lock) {
+            return closed ? "GrowableBuffer (closed)" : "GrowableBuffer[" + byteSize + " of " + memory.byteSize() + " bytes]";
+        }
+    }
+}

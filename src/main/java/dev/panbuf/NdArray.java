@@ -1,0 +1,2721 @@
+package dev.panbuf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * An n-dimensional, typed, strided view of memory: what a NumPy array is to
+ * its buffer. A view is a memory segment, the byte offset of element
+ * {@code [0, ..., 0]}, a shape, byte strides (negative and zero allowed), a
+ * {@link DType} and a read-only flag. It owns nothing: the memory belongs to
+ * the segment's arena, and every access goes through FFM's checks, so a view
+ * of closed memory throws {@link IllegalStateException} instead of reading
+ * freed bytes.
+ *
+ * <h2>No copies unless the name says so</h2>
+ * Slicing ({@link #get(Index...)}), {@link #transpose()}, {@link #reshape(long...)}
+ * (when a view is possible), {@link #broadcastTo(long...)}, {@link #squeeze()},
+ * {@link #expandDims(int)}, {@link #field(String)} and {@link #asStrided} return
+ * views of the same memory with exactly the shape, strides and byte offset
+ * NumPy gives. Only {@link #copy(Order)}, {@link #copyTo(NdArray)},
+ * {@link #toArray()} and the {@code fill} methods move element data.
+ *
+ * <h2>Bounds</h2>
+ * Every byte a view can reach, through positive, negative and zero strides, is
+ * proved to lie inside its segment when the view is made. Element accessors
+ * check each index against its axis.
+ *
+ * {@snippet :
+ * try (Arena arena = Arena.ofConfined()) {
+ *     NdArray m = NdArray.allocate(arena, DType.FLOAT32, 3, 4);   // zeroed, C order
+ *     m.setFloat(1.5f, 2, 3);
+ *     NdArray t = m.transpose();                                  // shape (4, 3), strides (4, 16)
+ *     float x = t.getFloat(3, 2);                                 // 1.5f, same memory
+ *     NdArray odd = m.get("::2, 1::2");                           // NumPy slicing
+ * }
+ * }
+ *
+ * <h2>Element access</h2>
+ * Typed accessors ({@code getFloat(i, j)}, {@code setInt(v, i)}) exist with 0
+ * to 4 {@code long} indices, which allocate nothing, and with a varargs form.
+ * The accessor must match the dtype's Java carrier ({@link DType#carrier()}):
+ * a float32 array is read with {@code getFloat}, never with {@code getDouble}.
+ * float16 elements are read as {@code float} (exactly) and written from
+ * {@code float} (rounded to nearest even).
+ *
+ * <p>Views are immutable and safe to share between threads; the memory they
+ * see is as thread-safe as its arena allows.
+ */
+public final class NdArray {
+
+    /** Most dimensions a view may have (as NumPy and CPython's buffer protocol). */
+    public static final int MAX_NDIM = 64;
+
+    /** Whether {@link #asStrided} may return a writable view whose elements overlap. */
+    public enum Overlap {
+        /** Overlapping views are read-only (the default): one write would change several elements. */
+        READ_ONLY,
+        /** Overlapping views stay writable when the memory is; the caller accepts aliasing writes. */
+        ALLOW_WRITES
+    }
+
+    private static final int C_CONTIGUOUS = 1, F_CONTIGUOUS = 2;
+
+    static final ValueLayout.OfByte BYTE_LAYOUT = ValueLayout.JAVA_BYTE;
+    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfShort SHORT_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfFloat FLOAT_BE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    static final ValueLayout.OfDouble DOUBLE_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    static final ValueLayout.OfDouble DOUBLE_BE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    final MemorySegment segment;
+    final long byteOffset;
+    private final long[] shape;
+    private final long[] strides;
+    final DType dtype;
+    final boolean readOnly;
+    final int ndim;
+    final int access;
+    // The first four dimensions and strides as plain fields: the fixed-arity
+    // accessors read these, which the JIT hoists out of loops more readily
+    // than array elements.
+    final long d0, d1, d2, d3;
+    final long s0, s1, s2, s3;
+    private final long elementCount;
+    private final int flags;
+    // Keeps whatever owns the memory reachable for as long as a view of it is
+    // (an automatic arena's segment, a growable buffer's generation, an import).
+    final Object owner;
+
+    /** Trusted constructor: the caller has proved every reachable byte lies inside the segment. */
+    NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, DType dtype, boolean readOnly, Object owner) {
+        this.segment = segment;
+        this.byteOffset = byteOffset;
+        this.shape = shape;
+        this.strides = strides;
+        this.dtype = dtype;
+        this.readOnly = readOnly || segment.isReadOnly();
+        this.ndim = shape.length;
+        this.access = dtype.access;
+        this.d0 = ndim > 0 ? shape[0] : 0;
+        this.d1 = ndim > 1 ? shape[1] : 0;
+        this.d2 = ndim > 2 ? shape[2] : 0;
+        this.d3 = ndim > 3 ? shape[3] : 0;
+        this.s0 = ndim > 0 ? strides[0] : 0;
+        this.s1 = ndim > 1 ? strides[1] : 0;
+        this.s2 = ndim > 2 ? strides[2] : 0;
+        this.s3 = ndim > 3 ? strides[3] : 0;
+        long count = 1;
+        for (long d : shape) {
+            count *= d;   // cannot overflow: checked by Geometry before any view exists
+        }
+        this.elementCount = count;
+        this.flags = Geometry.contiguityFlags(shape, strides, dtype.byteSize());
+        this.owner = owner;
+    }
+
+    // ------------------------------------------------------------------ factories
+
+    /**
+     * A new zero-filled array in {@code arena}, C order, aligned to 64 bytes.
+     *
+     * @throws IllegalArgumentException when a dimension is negative, there are more than
+     *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
+     */
+    public static NdArray allocate(Arena arena, DType dtype, long... shape) {
+        return allocate(arena, dtype, Order.C, shape);
+    }
+
+    /**
+     * A new zero-filled array in {@code arena}, in {@code order}, aligned to 64 bytes.
+     *
+     * @throws IllegalArgumentException when a dimension is negative, there are more than
+     *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
+     */
+    public static NdArray allocate(Arena arena, DType dtype, Order order, long... shape) {
+        Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(order, "order");
+        long[] dims = Geometry.checkShape(shape);
+        long byteSize = Geometry.byteSize(dims, dtype.byteSize());
+        MemorySegment segment = arena.allocate(Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT);
+        long[] strides = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
+        return new NdArray(segment, 0, dims, strides, dtype, false, segment);
+    }
+
+    /**
+     * A 1-d view of the whole segment ({@code numpy.frombuffer}).
+     *
+     * @throws IllegalArgumentException when the segment's size is not a multiple of the dtype's size
+     */
+    public static NdArray of(MemorySegment segment, DType dtype) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        long itemSize = dtype.byteSize();
+        if (segment.byteSize() % itemSize != 0) {
+            throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes is not a whole number of "
+                    + dtype.str() + " elements (" + itemSize + " bytes each); slice it to a multiple first");
+        }
+        return of(segment, dtype, segment.byteSize() / itemSize);
+    }
+
+    /**
+     * A C-contiguous view of the first {@code product(shape) * itemsize} bytes of the segment.
+     *
+     * @throws IllegalArgumentException when the segment is shorter than that, or the shape is invalid
+     */
+    public static NdArray of(MemorySegment segment, DType dtype, long... shape) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        long[] dims = Geometry.checkShape(shape);
+        long need = Geometry.byteSize(dims, dtype.byteSize());
+        if (need > segment.byteSize()) {
+            throw new IllegalArgumentException("shape " + Errors.shape(dims) + " of " + dtype.str() + " needs " + need
+                    + " bytes, but the segment has " + segment.byteSize());
+        }
+        return new NdArray(segment, 0, dims, Geometry.contiguousStrides(dims, dtype.byteSize(), Order.C), dtype, false, null);
+    }
+
+    /**
+     * A view with any shape and byte strides over {@code segment}, as NumPy's
+     * {@code as_strided} or {@code ndarray(shape, dtype, buffer, offset, strides)},
+     * after proving that every byte it can reach lies inside the segment.
+     * A view whose elements may overlap (a zero stride, or strides too short
+     * for the elements between them) is read-only; see
+     * {@link #asStrided(MemorySegment, DType, long, long[], long[], Overlap)}.
+     *
+     * @param byteOffset offset of element {@code [0, ..., 0]} from the start of the segment
+     * @throws IllegalArgumentException naming the reachable byte range and the segment's size when the
+     *         view would reach outside it, or when shape and strides differ in length, a dimension is
+     *         negative, there are more than {@value #MAX_NDIM} dimensions, or an extent overflows
+     */
+    public static NdArray asStrided(MemorySegment segment, DType dtype, long byteOffset, long[] shape, long[] byteStrides) {
+        return asStrided(segment, dtype, byteOffset, shape, byteStrides, Overlap.READ_ONLY);
+    }
+
+    /**
+     * As {@link #asStrided(MemorySegment, DType, long, long[], long[])}, choosing
+     * what happens when elements may overlap.
+     */
+    public static NdArray asStrided(MemorySegment segment, DType dtype, long byteOffset, long[] shape, long[] byteStrides,
+                                    Overlap overlap) {
+        Objects.requireNonNull(segment, "segment");
+        Objects.requireNonNull(dtype, "dtype");
+        Objects.requireNonNull(overlap, "overlap");
+        long[] dims = Geometry.checkShape(shape);
+        Objects.requireNonNull(byteStrides, "byteStrides");
+        if (byteStrides.length != dims.length) {
+            throw new IllegalArgumentException("shape " + Errors.shape(dims) + " has " + dims.length + " dimensions but "
+                    + byteStrides.length + " strides were given " + Errors.list(byteStrides));
+        }
+        long[] st = byteStrides.clone();
+        Geometry.checkInside(segment.byteSize(), byteOffset, dims, st, dtype.byteSize());
+        boolean overlapping = Geometry.mayOverlap(dims, st, dtype.byteSize());
+        boolean ro = overlapping && overlap == Overlap.READ_ONLY;
+        return new NdArray(segment, byteOffset, dims, st, dtype, ro, null);
+    }
+
+    /**
+     * A view of an existing view's memory with any shape and strides, checked
+     * against the whole segment of {@code base} (as {@code as_strided(base, ...)}
+     * is relative to {@code base}'s first element).
+     *
+     * @param byteOffset offset from {@code base}'s element {@code [0, ..., 0]}
+     */
+    public static NdArray asStrided(NdArray base, long byteOffset, long[] shape, long[] byteStrides) {
+        Objects.requireNonNull(base, "base");
+        NdArray v = asStrided(base.segment, base.dtype, Math.addExact(base.byteOffset, byteOffset), shape, byteStrides);
+        return base.readOnly && !v.readOnly ? v.asReadOnly() : v;
+    }
+
+    /** A view of a Java {@code byte[]} as {@code dtype} elements in C order (no copy). */
+    public static NdArray wrap(byte[] data, DType dtype, long... shape) {
+        return of(MemorySegment.ofArray(data), dtype, shapeOrAll(shape, data.length, dtype.byteSize()));
+    }
+
+    /** A view of a {@code byte[]} as int8 elements, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(byte[] data, long... shape) {
+        return wrap(data, DType.INT8, shape);
+    }
+
+    /** A view of a {@code short[]} as native-order int16, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(short[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.INT16, shapeOrAll(shape, data.length, 1));
+    }
+
+    /** A view of a {@code char[]} as native-order uint16, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(char[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.UINT16, shapeOrAll(shape, data.length, 1));
+    }
+
+    /** A view of an {@code int[]} as native-order int32, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(int[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.INT32, shapeOrAll(shape, data.length, 1));
+    }
+
+    /** A view of a {@code long[]} as native-order int64, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(long[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.INT64, shapeOrAll(shape, data.length, 1));
+    }
+
+    /** A view of a {@code float[]} as native-order float32, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(float[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.FLOAT32, shapeOrAll(shape, data.length, 1));
+    }
+
+    /** A view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy). */
+    public static NdArray wrap(double[] data, long... shape) {
+        return of(MemorySegment.ofArray(data), DType.FLOAT64, shapeOrAll(shape, data.length, 1));
+    }
+
+    /**
+     * A view of the bytes between a buffer's position and limit as {@code dtype}
+     * elements in C order (no copy; heap or direct; read-only buffers give
+     * read-only views). The buffer's own byte order is ignored: the dtype says it.
+     */
+    public static NdArray of(ByteBuffer buffer, DType dtype, long... shape) {
+        Objects.requireNonNull(buffer, "buffer");
+        MemorySegment segment = MemorySegment.ofBuffer(buffer);
+        return shape.length == 0 && dtype != null && segment.byteSize() != dtype.byteSize()
+                ? of(segment, dtype)
+                : of(segment, dtype, shape);
+    }
+
+    private static long[] shapeOrAll(long[] shape, long length, long itemSize) {
+        if (shape != null && shape.length > 0) {
+            return shape;
+        }
+        if (length % itemSize != 0) {
+            throw new IllegalArgumentException("array of " + length + " bytes is not a whole number of " + itemSize
+                    + "-byte elements; pass a shape");
+        }
+        return new long[] {length / itemSize};
+    }
+
+    // ------------------------------------------------------------------ properties
+
+    /** The memory this view reads: the whole segment, not just the reachable part. */
+    public MemorySegment segment() {
+        return segment;
+    }
+
+    /** Offset of element {@code [0, ..., 0]} from the start of {@link #segment()}. */
+    public long byteOffset() {
+        return byteOffset;
+    }
+
+    /** The element type. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    /** Number of dimensions (0 for a scalar view). */
+    public int ndim() {
+        return ndim;
+    }
+
+    /** The size of each dimension (a copy). */
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    /** The size of dimension {@code axis} (negative counts from the end). */
+    public long shape(int axis) {
+        return shape[normalizeAxis(axis, ndim)];
+    }
+
+    /** Byte distance between neighbours along each dimension (a copy); may be negative or zero. */
+    public long[] byteStrides() {
+        return strides.clone();
+    }
+
+    /** Byte stride of dimension {@code axis} (negative counts from the end). */
+    public long byteStride(int axis) {
+        return strides[normalizeAxis(axis, ndim)];
+    }
+
+    /** Number of elements: the product of the shape. */
+    public long elementCount() {
+        return elementCount;
+    }
+
+    /** Bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes}). */
+    public long byteSize() {
+        return elementCount * dtype.byteSize();
+    }
+
+    /** True when writes through this view are refused. */
+    public boolean isReadOnly() {
+        return readOnly;
+    }
+
+    /**
+     * NumPy's {@code C_CONTIGUOUS} / {@code F_CONTIGUOUS} flag: the elements
+     * are packed in that order, ignoring the strides of size-1 dimensions;
+     * arrays with no elements are contiguous in both orders.
+     */
+    public boolean isContiguous(Order order) {
+        return (flags & (order == Order.C ? C_CONTIGUOUS : F_CONTIGUOUS)) != 0;
+    }
+
+    /**
+     * True when every element's address is a multiple of the dtype's alignment
+     * (NumPy's {@code ALIGNED} flag). Heap views report their alignment within
+     * the Java array.
+     */
+    public boolean isAligned() {
+        long align = dtype.byteAlignment();
+        long base = segment.isNative() ? segment.address() : 0;
+        if (Math.floorMod(base + byteOffset, align) != 0) {
+            return false;
+        }
+        for (int i = 0; i < ndim; i++) {
+            if (shape[i] > 1 && Math.floorMod(strides[i], align) != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The native address of element {@code [0, ..., 0]}.
+     *
+     * @throws UnsupportedOperationException when the memory is on the Java heap
+     */
+    public long address() {
+        if (!segment.isNative()) {
+            throw new UnsupportedOperationException("this array lives on the Java heap and has no stable native address;"
+                    + " allocate it off-heap (NdArray.allocate) or copy it there");
+        }
+        return segment.address() + byteOffset;
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /** The same view, refusing writes. */
+    public NdArray asReadOnly() {
+        return readOnly ? this : new NdArray(segment, byteOffset, shape, strides, dtype, true, owner);
+    }
+
+    /**
+     * NumPy basic indexing: integers (negative count from the end) drop their
+     * axis, {@link Slice}s keep it, {@link Index#newAxis()} inserts a size-1
+     * axis, one {@link Index#ellipsis()} stands for the axes not mentioned, and
+     * unmentioned trailing axes are taken whole. The result shares memory.
+     *
+     * @throws IndexOutOfBoundsException naming the axis and size when an integer index is out of range
+     * @throws IllegalArgumentException when more axes are indexed than the array has, or there are two ellipses
+     */
+    public NdArray get(Index... index) {
+        Objects.requireNonNull(index, "index");
+        int consuming = 0;
+        int ellipses = 0;
+        int newAxes = 0;
+        for (Index ix : index) {
+            Objects.requireNonNull(ix, "index item");
+            if (ix instanceof Index.Ellipsis) {
+                ellipses++;
+            } else if (ix instanceof Index.NewAxis) {
+                newAxes++;
+            } else {
+                consuming++;
+            }
+        }
+        if (ellipses > 1) {
+            throw new IllegalArgumentException("an index can have only one ellipsis ('...'), got " + ellipses);
+        }
+        if (consuming > ndim) {
+            throw new IllegalArgumentException("too many indices: the array has " + ndim + " dimension"
+                    + (ndim == 1 ? "" : "s") + " but " + consuming + " were indexed");
+        }
+        int outNdim = ndim - (int) Arrays.stream(index).filter(i -> i instanceof Index.At).count() + newAxes;
+        if (outNdim > MAX_NDIM) {
+            throw Errors.tooManyDimensions(outNdim);
+        }
+        long[] outShape = new long[outNdim];
+        long[] outStrides = new long[outNdim];
+        long offset = byteOffset;
+        int axis = 0;
+        int out = 0;
+        for (Index ix : index) {
+            switch (ix) {
+                case Index.Ellipsis e -> {
+                    int span = ndim - consuming;
+                    for (int k = 0; k < span; k++, axis++, out++) {
+                        outShape[out] = shape[axis];
+                        outStrides[out] = strides[axis];
+                    }
+                }
+                case Index.NewAxis n -> {
+                    outShape[out] = 1;
+                    outStrides[out] = 0;
+                    out++;
+                }
+                case Index.At at -> {
+                    long i = at.index();
+                    long size = shape[axis];
+                    long resolved = i < 0 ? i + size : i;
+                    if (resolved < 0 || resolved >= size) {
+                        throw Errors.pythonIndexOutOfRange(i, axis, size);
+                    }
+                    offset += resolved * strides[axis];
+                    axis++;
+                }
+                case Slice s -> {
+                    long[] r = s.resolve(shape[axis]);
+                    long count = r[2];
+                    if (count > 0) {
+                        // NumPy leaves the offset and stride alone for an empty slice.
+                        offset += r[0] * strides[axis];
+                        outStrides[out] = strides[axis] * r[1];
+                    } else {
+                        outStrides[out] = strides[axis];
+                    }
+                    outShape[out] = count;
+                    axis++;
+                    out++;
+                }
+            }
+        }
+        for (; axis < ndim; axis++, out++) {
+            outShape[out] = shape[axis];
+            outStrides[out] = strides[axis];
+        }
+        return new NdArray(segment, offset, outShape, outStrides, dtype, readOnly, owner);
+    }
+
+    /**
+     * NumPy basic indexing written as in Python: {@code "1, ::2"},
+     * {@code "..., -1"}, {@code ":, newaxis"} ({@code None} also means a new axis).
+     *
+     * @throws IllegalArgumentException quoting the text when an item is not an integer, slice,
+     *         {@code ...} or {@code newaxis}, and as {@link #get(Index...)}
+     */
+    public NdArray get(String index) {
+        return get(parseIndex(index));
+    }
+
+    static Index[] parseIndex(String text) {
+        Objects.requireNonNull(text, "index");
+        String body = text.strip();
+        if (body.startsWith("[") && body.endsWith("]")) {
+            body = body.substring(1, body.length() - 1);
+        }
+        if (body.isBlank()) {
+            return new Index[0];
+        }
+        String[] items = body.split(",", -1);
+        List<Index> out = new ArrayList<>(items.length);
+        for (int k = 0; k < items.length; k++) {
+            String item = items[k].strip();
+            if (item.isEmpty()) {
+                if (k == items.length - 1 && k > 0) {
+                    continue; // trailing comma, as in a[1,]
+                }
+                throw new IllegalArgumentException("empty item " + k + " in index \"" + text + "\"");
+            }
+            if (item.equals("...") || item.equals("Ellipsis")) {
+                out.add(Index.ellipsis());
+            } else if (item.equals("newaxis") || item.equals("None") || item.equals("np.newaxis")) {
+                out.add(Index.newAxis());
+            } else if (item.indexOf(':') >= 0) {
+                out.add(Slice.parse(item));
+            } else {
+                try {
+                    out.add(Index.at(Long.parseLong(item)));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("item " + k + " of index \"" + text + "\" is \"" + item
+                            + "\": expected an integer, a slice like 1:-1:2, ... or newaxis", e);
+                }
+            }
+        }
+        return out.toArray(Index[]::new);
+    }
+
+    /** The view with its axes reversed ({@code a.T}). */
+    public NdArray transpose() {
+        long[] sh = new long[ndim];
+        long[] st = new long[ndim];
+        for (int i = 0; i < ndim; i++) {
+            sh[i] = shape[ndim - 1 - i];
+            st[i] = strides[ndim - 1 - i];
+        }
+        return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
+    }
+
+    /**
+     * The view with its axes permuted: axis {@code i} of the result is axis
+     * {@code axes[i]} of this array (negative axes count from the end).
+     *
+     * @throws IllegalArgumentException when axes is not a permutation of this array's axes
+     */
+    public NdArray transpose(int... axes) {
+        Objects.requireNonNull(axes, "axes");
+        if (axes.length != ndim) {
+            throw new IllegalArgumentException("transpose needs " + ndim + " axes for an array of " + ndim
+                    + " dimension" + (ndim == 1 ? "" : "s") + ", got " + axes.length + " " + Arrays.toString(axes));
+        }
+        long[] sh = new long[ndim];
+        long[] st = new long[ndim];
+        boolean[] seen = new boolean[ndim];
+        for (int i = 0; i < ndim; i++) {
+            int a = normalizeAxis(axes[i], ndim);
+            if (seen[a]) {
+                throw new IllegalArgumentException("axis " + axes[i] + " repeats in transpose " + Arrays.toString(axes));
+            }
+            seen[a] = true;
+            sh[i] = shape[a];
+            st[i] = strides[a];
+        }
+        return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
+    }
+
+    /** The view with two axes exchanged. */
+    public NdArray swapAxes(int axis1, int axis2) {
+        int a = normalizeAxis(axis1, ndim);
+        int b = normalizeAxis(axis2, ndim);
+        int[] perm = new int[ndim];
+        for (int i = 0; i < ndim; i++) {
+            perm[i] = i;
+        }
+        perm[a] = b;
+        perm[b] = a;
+        return transpose(perm);
+    }
+
+    /**
+     * The same elements, read in C order, with a new shape; one dimension may
+     * be {@code -1} and is then inferred. A view whenever NumPy's
+     * {@code reshape} would make one.
+     *
+     * @throws IllegalArgumentException when the element counts differ, more than one dimension
+     *         is {@code -1}, or the strides allow no view; the message then says to call
+     *         {@code copy(Order.C).reshape(...)}
+     */
+    public NdArray reshape(long... newShape) {
+        return reshape(Order.C, newShape);
+    }
+
+    /**
+     * As {@link #reshape(long...)}, reading and placing the elements in {@code order}
+     * (NumPy's {@code reshape(..., order='F')} for {@link Order#F}).
+     */
+    public NdArray reshape(Order order, long... newShape) {
+        Objects.requireNonNull(order, "order");
+        Objects.requireNonNull(newShape, "newShape");
+        if (newShape.length > MAX_NDIM) {
+            throw Errors.tooManyDimensions(newShape.length);
+        }
+        if (Arrays.equals(newShape, shape)) {
+            return this;
+        }
+        long[] dims = Geometry.resolveReshape(shape, elementCount, newShape);
+        long[] st;
+        if (isContiguous(order)) {
+            st = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
+        } else {
+            st = Geometry.reshapeStrides(shape, strides, dtype.byteSize(), dims, order);
+            if (st == null) {
+                throw new IllegalArgumentException("reshape of " + Errors.shape(shape) + " with strides "
+                        + Errors.shape(strides) + " to " + Errors.shape(dims) + " needs a copy: the elements are not laid out"
+                        + " evenly enough for a view; call copy(Order." + order + ").reshape(...) to copy explicitly");
+            }
+        }
+        return new NdArray(segment, byteOffset, dims, st, dtype, readOnly, owner);
+    }
+
+    /**
+     * A read-only view with {@code newShape}, repeating this array along new
+     * leading axes and along axes of size 1 with stride 0 ({@code numpy.broadcast_to}).
+     *
+     * @throws IllegalArgumentException naming the axis when a dimension is neither equal nor 1
+     */
+    public NdArray broadcastTo(long... newShape) {
+        long[] dims = Geometry.checkShape(newShape);
+        if (dims.length < ndim) {
+            throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shape) + " to "
+                    + Errors.shape(dims) + ": the target has fewer dimensions");
+        }
+        long[] st = new long[dims.length];
+        int lead = dims.length - ndim;
+        for (int i = 0; i < ndim; i++) {
+            long from = shape[i];
+            long to = dims[lead + i];
+            // A size-1 source axis gets stride 0 even when the target keeps size 1:
+            // NumPy's broadcast_to does the same (its nditer zeroes every size-1
+            // operand axis), e.g. shape (1, 3) strides (100, 8) -> strides (0, 8).
+            if (from == to && from != 1) {
+                st[lead + i] = strides[i];
+            } else if (from == 1) {
+                st[lead + i] = 0;
+            } else {
+                throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shape) + " to "
+                        + Errors.shape(dims) + ": axis " + i + " has size " + from + ", which must be 1 or " + to);
+            }
+        }
+        return new NdArray(segment, byteOffset, dims, st, dtype, true, owner);
+    }
+
+    /** The view without its size-1 axes. */
+    public NdArray squeeze() {
+        int kept = 0;
+        for (long d : shape) {
+            if (d != 1) {
+                kept++;
+            }
+        }
+        long[] sh = new long[kept];
+        long[] st = new long[kept];
+        for (int i = 0, o = 0; i < ndim; i++) {
+            if (shape[i] != 1) {
+                sh[o] = shape[i];
+                st[o] = strides[i];
+                o++;
+            }
+        }
+        return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
+    }
+
+    /**
+     * The view without the given axes, each of which must have size 1.
+     *
+     * @throws IllegalArgumentException naming the axis and its size otherwise
+     */
+    public NdArray squeeze(int... axes) {
+        boolean[] drop = new boolean[ndim];
+        for (int axis : axes) {
+            int a = normalizeAxis(axis, ndim);
+            if (shape[a] != 1) {
+                throw new IllegalArgumentException("cannot squeeze axis " + axis + ": its size is " + shape[a] + ", not 1");
+            }
+            if (drop[a]) {
+                throw new IllegalArgumentException("axis " + axis + " repeats in squeeze " + Arrays.toString(axes));
+            }
+            drop[a] = true;
+        }
+        int kept = 0;
+        for (boolean d : drop) {
+            if (!d) {
+                kept++;
+            }
+        }
+        long[] sh = new long[kept];
+        long[] st = new long[kept];
+        for (int i = 0, o = 0; i < ndim; i++) {
+            if (!drop[i]) {
+                sh[o] = shape[i];
+                st[o] = strides[i];
+                o++;
+            }
+        }
+        return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
+    }
+
+    /**
+     * The view with a size-1 axis inserted at {@code axis} (of the result;
+     * negative counts from the end), as {@code numpy.expand_dims}, which
+     * reshapes, so the new axis gets the stride NumPy's reshape gives it.
+     */
+    public NdArray expandDims(int axis) {
+        if (ndim + 1 > MAX_NDIM) {
+            throw Errors.tooManyDimensions(ndim + 1);
+        }
+        int a = normalizeAxis(axis, ndim + 1);
+        long[] sh = new long[ndim + 1];
+        for (int i = 0, o = 0; i <= ndim; i++) {
+            sh[i] = i == a ? 1 : shape[o++];
+        }
+        return reshape(sh);
+    }
+
+    /**
+     * The view of one field of a record dtype, as {@code a['x']} in NumPy:
+     * same shape and strides, the field's dtype, offset by the field's position.
+     *
+     * @throws IllegalArgumentException listing the field names when there is no such field,
+     *         or when the dtype is not a record
+     */
+    public NdArray field(String name) {
+        DType.Field f = dtype.field(name);
+        return new NdArray(segment, byteOffset + f.byteOffset(), shape, strides, f.dtype(), readOnly, owner);
+    }
+
+    /**
+     * The same memory as a view of another dtype of the same byte size
+     * ({@code a.view(dtype)} in NumPy when the sizes agree): reinterprets, converts nothing.
+     *
+     * @throws IllegalArgumentException when the byte sizes differ
+     */
+    public NdArray view(DType newType) {
+        Objects.requireNonNull(newType, "dtype");
+        if (newType.byteSize() != dtype.byteSize()) {
+            throw new IllegalArgumentException("view as " + newType.str() + " (" + newType.byteSize() + " bytes) needs the same element"
+                    + " size as " + dtype.str() + " (" + dtype.byteSize() + " bytes)");
+        }
+        return new NdArray(segment, byteOffset, shape, strides, newType, readOnly, owner);
+    }
+
+    static int normalizeAxis(long axis, int ndim) {
+        long a = axis < 0 ? axis + ndim : axis;
+        if (a < 0 || a >= ndim) {
+            throw Errors.axisOutOfRange(axis, ndim);
+        }
+        return (int) a;
+    }
+
+    // ------------------------------------------------------------------ element offsets
+
+    private long offsetOf() {
+        if (ndim != 0) {
+            throw Errors.wrongArity(0, ndim);
+        }
+        return byteOffset;
+    }
+
+    private long offsetOf(long i0) {
+        if (ndim != 1) {
+            throw Errors.wrongArity(1, ndim);
+        }
+        return byteOffset + check(i0, d0, 0) * s0;
+    }
+
+    private long offsetOf(long i0, long i1) {
+        if (ndim != 2) {
+            throw Errors.wrongArity(2, ndim);
+        }
+        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1;
+    }
+
+    private long offsetOf(long i0, long i1, long i2) {
+        if (ndim != 3) {
+            throw Errors.wrongArity(3, ndim);
+        }
+        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, d2, 2) * s2;
+    }
+
+    private long offsetOf(long i0, long i1, long i2, long i3) {
+        if (ndim != 4) {
+            throw Errors.wrongArity(4, ndim);
+        }
+        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, d2, 2) * s2 + check(i3, d3, 3) * s3;
+    }
+
+    private long offsetOfAll(long[] indices) {
+        Objects.requireNonNull(indices, "indices");
+        if (indices.length != ndim) {
+            throw Errors.wrongArity(indices.length, ndim);
+        }
+        long at = byteOffset;
+        for (int axis = 0; axis < ndim; axis++) {
+            at += check(indices[axis], shape[axis], axis) * strides[axis];
+        }
+        return at;
+    }
+
+    /** Byte offset in {@link #segment()} of the element at {@code indices}, bounds-checked. */
+    public long byteOffsetOf(long... indices) {
+        return offsetOfAll(indices);
+    }
+
+    private static long check(long index, long size, int axis) {
+        try {
+            // Objects.checkIndex is an intrinsic the JIT removes from counted loops.
+            return Objects.checkIndex(index, size);
+        } catch (IndexOutOfBoundsException e) {
+            throw Errors.indexOutOfRange(index, axis, size);
+        }
+    }
+
+    // ------------------------------------------------------------------ typed access, slow paths
+
+    private boolean readBoolean(long at) {
+        if (access != DType.A_BOOL) {
+            throw Errors.wrongCarrier("getBoolean", boolean.class, dtype);
+        }
+        return segment.get(BYTE_LAYOUT, at) != 0;
+    }
+
+    private void writeBoolean(long at, boolean value) {
+        if (access != DType.A_BOOL) {
+            throw Errors.wrongCarrier("setBoolean", boolean.class, dtype);
+        }
+        checkWritable("setBoolean");
+        segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+    }
+
+    private byte readByte(long at) {
+        if (access != DType.A_I8) {
+            throw Errors.wrongCarrier("getByte", byte.class, dtype);
+        }
+        return segment.get(BYTE_LAYOUT, at);
+    }
+
+    private void writeByte(long at, byte value) {
+        if (access != DType.A_I8) {
+            throw Errors.wrongCarrier("setByte", byte.class, dtype);
+        }
+        checkWritable("setByte");
+        segment.set(BYTE_LAYOUT, at, value);
+    }
+
+    private short readShort(long at) {
+        return switch (access) {
+            case DType.A_I16_LE -> segment.get(SHORT_LE, at);
+            case DType.A_I16_BE -> segment.get(SHORT_BE, at);
+            default -> throw Errors.wrongCarrier("getShort", short.class, dtype);
+        };
+    }
+
+    private void writeShort(long at, short value) {
+        if (access != DType.A_I16_LE && access != DType.A_I16_BE) {
+            throw Errors.wrongCarrier("setShort", short.class, dtype);
+        }
+        checkWritable("setShort");
+        segment.set(access == DType.A_I16_LE ? SHORT_LE : SHORT_BE, at, value);
+    }
+
+    private int readInt(long at) {
+        return switch (access) {
+            case DType.A_I32_LE -> segment.get(INT_LE, at);
+            case DType.A_I32_BE -> segment.get(INT_BE, at);
+            default -> throw Errors.wrongCarrier("getInt", int.class, dtype);
+        };
+    }
+
+    private void writeInt(long at, int value) {
+        if (access != DType.A_I32_LE && access != DType.A_I32_BE) {
+            throw Errors.wrongCarrier("setInt", int.class, dtype);
+        }
+        checkWritable("setInt");
+        segment.set(access == DType.A_I32_LE ? INT_LE : INT_BE, at, value);
+    }
+
+    private long readLong(long at) {
+        return switch (access) {
+            case DType.A_I64_LE -> segment.get(LONG_LE, at);
+            case DType.A_I64_BE -> segment.get(LONG_BE, at);
+            default -> throw Errors.wrongCarrier("getLong", long.class, dtype);
+        };
+    }
+
+    private void writeLong(long at, long value) {
+        if (access != DType.A_I64_LE && access != DType.A_I64_BE) {
+            throw Errors.wrongCarrier("setLong", long.class, dtype);
+        }
+        checkWritable("setLong");
+        segment.set(access == DType.A_I64_LE ? LONG_LE : LONG_BE, at, value);
+    }
+
+    private float readFloat(long at) {
+        return switch (access) {
+            case DType.A_F32_LE -> segment.get(FLOAT_LE, at);
+            case DType.A_F32_BE -> segment.get(FLOAT_BE, at);
+            case DType.A_F16_LE -> Float.float16ToFloat(segment.get(SHORT_LE, at));
+            case DType.A_F16_BE -> Float.float16ToFloat(segment.get(SHORT_BE, at));
+            default -> throw Errors.wrongCarrier("getFloat", float.class, dtype);
+        };
+    }
+
+    private void writeFloat(long at, float value) {
+        switch (access) {
+            case DType.A_F32_LE, DType.A_F32_BE -> {
+                checkWritable("setFloat");
+                segment.set(access == DType.A_F32_LE ? FLOAT_LE : FLOAT_BE, at, value);
+            }
+            case DType.A_F16_LE, DType.A_F16_BE -> {
+                checkWritable("setFloat");
+                segment.set(access == DType.A_F16_LE ? SHORT_LE : SHORT_BE, at, Float.floatToFloat16(value));
+            }
+            default -> throw Errors.wrongCarrier("setFloat", float.class, dtype);
+        }
+    }
+
+    private double readDouble(long at) {
+        return switch (access) {
+            case DType.A_F64_LE -> segment.get(DOUBLE_LE, at);
+            case DType.A_F64_BE -> segment.get(DOUBLE_BE, at);
+            default -> throw Errors.wrongCarrier("getDouble", double.class, dtype);
+        };
+    }
+
+    private void writeDouble(long at, double value) {
+        if (access != DType.A_F64_LE && access != DType.A_F64_BE) {
+            throw Errors.wrongCarrier("setDouble", double.class, dtype);
+        }
+        checkWritable("setDouble");
+        segment.set(access == DType.A_F64_LE ? DOUBLE_LE : DOUBLE_BE, at, value);
+    }
+
+    private void checkWritable(String what) {
+        if (readOnly) {
+            throw Errors.readOnly(what);
+        }
+    }
+
+    // ---- boolean ----
+    /**
+     * Reads the boolean element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean() {
+        long at = offsetOf();
+        if (access == DType.A_BOOL) {
+            return segment.get(BYTE_LAYOUT, at) != 0;
+        }
+        return readBoolean(at);
+    }
+
+    /**
+     * Writes the boolean element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as boolean, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value) {
+        long at = offsetOf();
+        if (access == DType.A_BOOL && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+            return;
+        }
+        writeBoolean(at, value);
+    }
+
+    /**
+     * Reads the boolean element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_BOOL) {
+            return segment.get(BYTE_LAYOUT, at) != 0;
+        }
+        return readBoolean(at);
+    }
+
+    /**
+     * Writes the boolean element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as boolean, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_BOOL && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+            return;
+        }
+        writeBoolean(at, value);
+    }
+
+    /**
+     * Reads the boolean element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_BOOL) {
+            return segment.get(BYTE_LAYOUT, at) != 0;
+        }
+        return readBoolean(at);
+    }
+
+    /**
+     * Writes the boolean element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as boolean, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_BOOL && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+            return;
+        }
+        writeBoolean(at, value);
+    }
+
+    /**
+     * Reads the boolean element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_BOOL) {
+            return segment.get(BYTE_LAYOUT, at) != 0;
+        }
+        return readBoolean(at);
+    }
+
+    /**
+     * Writes the boolean element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as boolean, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_BOOL && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+            return;
+        }
+        writeBoolean(at, value);
+    }
+
+    /**
+     * Reads the boolean element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_BOOL) {
+            return segment.get(BYTE_LAYOUT, at) != 0;
+        }
+        return readBoolean(at);
+    }
+
+    /**
+     * Writes the boolean element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as boolean, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_BOOL && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
+            return;
+        }
+        writeBoolean(at, value);
+    }
+
+    /**
+     * Reads the boolean element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as boolean
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public boolean getBoolean(long... indices) {
+        return readBoolean(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the boolean element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as boolean, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setBoolean(boolean value, long... indices) {
+        writeBoolean(offsetOfAll(indices), value);
+    }
+
+    // ---- byte ----
+    /**
+     * Reads the byte element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte() {
+        long at = offsetOf();
+        if (access == DType.A_I8) {
+            return segment.get(BYTE_LAYOUT, at);
+        }
+        return readByte(at);
+    }
+
+    /**
+     * Writes the byte element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as byte, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value) {
+        long at = offsetOf();
+        if (access == DType.A_I8 && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value);
+            return;
+        }
+        writeByte(at, value);
+    }
+
+    /**
+     * Reads the byte element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I8) {
+            return segment.get(BYTE_LAYOUT, at);
+        }
+        return readByte(at);
+    }
+
+    /**
+     * Writes the byte element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as byte, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I8 && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value);
+            return;
+        }
+        writeByte(at, value);
+    }
+
+    /**
+     * Reads the byte element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I8) {
+            return segment.get(BYTE_LAYOUT, at);
+        }
+        return readByte(at);
+    }
+
+    /**
+     * Writes the byte element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as byte, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I8 && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value);
+            return;
+        }
+        writeByte(at, value);
+    }
+
+    /**
+     * Reads the byte element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I8) {
+            return segment.get(BYTE_LAYOUT, at);
+        }
+        return readByte(at);
+    }
+
+    /**
+     * Writes the byte element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as byte, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I8 && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value);
+            return;
+        }
+        writeByte(at, value);
+    }
+
+    /**
+     * Reads the byte element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I8) {
+            return segment.get(BYTE_LAYOUT, at);
+        }
+        return readByte(at);
+    }
+
+    /**
+     * Writes the byte element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as byte, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I8 && !readOnly) {
+            segment.set(BYTE_LAYOUT, at, value);
+            return;
+        }
+        writeByte(at, value);
+    }
+
+    /**
+     * Reads the byte element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as byte
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public byte getByte(long... indices) {
+        return readByte(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the byte element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as byte, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setByte(byte value, long... indices) {
+        writeByte(offsetOfAll(indices), value);
+    }
+
+    // ---- short ----
+    /**
+     * Reads the short element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort() {
+        long at = offsetOf();
+        if (access == DType.A_I16_LE) {
+            return segment.get(SHORT_LE, at);
+        }
+        return readShort(at);
+    }
+
+    /**
+     * Writes the short element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as short, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value) {
+        long at = offsetOf();
+        if (access == DType.A_I16_LE && !readOnly) {
+            segment.set(SHORT_LE, at, value);
+            return;
+        }
+        writeShort(at, value);
+    }
+
+    /**
+     * Reads the short element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I16_LE) {
+            return segment.get(SHORT_LE, at);
+        }
+        return readShort(at);
+    }
+
+    /**
+     * Writes the short element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as short, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I16_LE && !readOnly) {
+            segment.set(SHORT_LE, at, value);
+            return;
+        }
+        writeShort(at, value);
+    }
+
+    /**
+     * Reads the short element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I16_LE) {
+            return segment.get(SHORT_LE, at);
+        }
+        return readShort(at);
+    }
+
+    /**
+     * Writes the short element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as short, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I16_LE && !readOnly) {
+            segment.set(SHORT_LE, at, value);
+            return;
+        }
+        writeShort(at, value);
+    }
+
+    /**
+     * Reads the short element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I16_LE) {
+            return segment.get(SHORT_LE, at);
+        }
+        return readShort(at);
+    }
+
+    /**
+     * Writes the short element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as short, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I16_LE && !readOnly) {
+            segment.set(SHORT_LE, at, value);
+            return;
+        }
+        writeShort(at, value);
+    }
+
+    /**
+     * Reads the short element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I16_LE) {
+            return segment.get(SHORT_LE, at);
+        }
+        return readShort(at);
+    }
+
+    /**
+     * Writes the short element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as short, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I16_LE && !readOnly) {
+            segment.set(SHORT_LE, at, value);
+            return;
+        }
+        writeShort(at, value);
+    }
+
+    /**
+     * Reads the short element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as short
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public short getShort(long... indices) {
+        return readShort(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the short element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as short, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setShort(short value, long... indices) {
+        writeShort(offsetOfAll(indices), value);
+    }
+
+    // ---- int ----
+    /**
+     * Reads the int element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt() {
+        long at = offsetOf();
+        if (access == DType.A_I32_LE) {
+            return segment.get(INT_LE, at);
+        }
+        return readInt(at);
+    }
+
+    /**
+     * Writes the int element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as int, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value) {
+        long at = offsetOf();
+        if (access == DType.A_I32_LE && !readOnly) {
+            segment.set(INT_LE, at, value);
+            return;
+        }
+        writeInt(at, value);
+    }
+
+    /**
+     * Reads the int element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I32_LE) {
+            return segment.get(INT_LE, at);
+        }
+        return readInt(at);
+    }
+
+    /**
+     * Writes the int element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as int, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I32_LE && !readOnly) {
+            segment.set(INT_LE, at, value);
+            return;
+        }
+        writeInt(at, value);
+    }
+
+    /**
+     * Reads the int element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I32_LE) {
+            return segment.get(INT_LE, at);
+        }
+        return readInt(at);
+    }
+
+    /**
+     * Writes the int element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as int, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I32_LE && !readOnly) {
+            segment.set(INT_LE, at, value);
+            return;
+        }
+        writeInt(at, value);
+    }
+
+    /**
+     * Reads the int element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I32_LE) {
+            return segment.get(INT_LE, at);
+        }
+        return readInt(at);
+    }
+
+    /**
+     * Writes the int element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as int, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I32_LE && !readOnly) {
+            segment.set(INT_LE, at, value);
+            return;
+        }
+        writeInt(at, value);
+    }
+
+    /**
+     * Reads the int element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I32_LE) {
+            return segment.get(INT_LE, at);
+        }
+        return readInt(at);
+    }
+
+    /**
+     * Writes the int element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as int, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I32_LE && !readOnly) {
+            segment.set(INT_LE, at, value);
+            return;
+        }
+        writeInt(at, value);
+    }
+
+    /**
+     * Reads the int element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as int
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public int getInt(long... indices) {
+        return readInt(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the int element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as int, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setInt(int value, long... indices) {
+        writeInt(offsetOfAll(indices), value);
+    }
+
+    // ---- long ----
+    /**
+     * Reads the long element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong() {
+        long at = offsetOf();
+        if (access == DType.A_I64_LE) {
+            return segment.get(LONG_LE, at);
+        }
+        return readLong(at);
+    }
+
+    /**
+     * Writes the long element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as long, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value) {
+        long at = offsetOf();
+        if (access == DType.A_I64_LE && !readOnly) {
+            segment.set(LONG_LE, at, value);
+            return;
+        }
+        writeLong(at, value);
+    }
+
+    /**
+     * Reads the long element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I64_LE) {
+            return segment.get(LONG_LE, at);
+        }
+        return readLong(at);
+    }
+
+    /**
+     * Writes the long element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as long, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_I64_LE && !readOnly) {
+            segment.set(LONG_LE, at, value);
+            return;
+        }
+        writeLong(at, value);
+    }
+
+    /**
+     * Reads the long element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I64_LE) {
+            return segment.get(LONG_LE, at);
+        }
+        return readLong(at);
+    }
+
+    /**
+     * Writes the long element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as long, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_I64_LE && !readOnly) {
+            segment.set(LONG_LE, at, value);
+            return;
+        }
+        writeLong(at, value);
+    }
+
+    /**
+     * Reads the long element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I64_LE) {
+            return segment.get(LONG_LE, at);
+        }
+        return readLong(at);
+    }
+
+    /**
+     * Writes the long element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as long, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_I64_LE && !readOnly) {
+            segment.set(LONG_LE, at, value);
+            return;
+        }
+        writeLong(at, value);
+    }
+
+    /**
+     * Reads the long element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I64_LE) {
+            return segment.get(LONG_LE, at);
+        }
+        return readLong(at);
+    }
+
+    /**
+     * Writes the long element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as long, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_I64_LE && !readOnly) {
+            segment.set(LONG_LE, at, value);
+            return;
+        }
+        writeLong(at, value);
+    }
+
+    /**
+     * Reads the long element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as long
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public long getLong(long... indices) {
+        return readLong(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the long element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as long, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setLong(long value, long... indices) {
+        writeLong(offsetOfAll(indices), value);
+    }
+
+    // ---- float ----
+    /**
+     * Reads the float element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat() {
+        long at = offsetOf();
+        if (access == DType.A_F32_LE) {
+            return segment.get(FLOAT_LE, at);
+        }
+        return readFloat(at);
+    }
+
+    /**
+     * Writes the float element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as float, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value) {
+        long at = offsetOf();
+        if (access == DType.A_F32_LE && !readOnly) {
+            segment.set(FLOAT_LE, at, value);
+            return;
+        }
+        writeFloat(at, value);
+    }
+
+    /**
+     * Reads the float element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_F32_LE) {
+            return segment.get(FLOAT_LE, at);
+        }
+        return readFloat(at);
+    }
+
+    /**
+     * Writes the float element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as float, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_F32_LE && !readOnly) {
+            segment.set(FLOAT_LE, at, value);
+            return;
+        }
+        writeFloat(at, value);
+    }
+
+    /**
+     * Reads the float element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_F32_LE) {
+            return segment.get(FLOAT_LE, at);
+        }
+        return readFloat(at);
+    }
+
+    /**
+     * Writes the float element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as float, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_F32_LE && !readOnly) {
+            segment.set(FLOAT_LE, at, value);
+            return;
+        }
+        writeFloat(at, value);
+    }
+
+    /**
+     * Reads the float element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_F32_LE) {
+            return segment.get(FLOAT_LE, at);
+        }
+        return readFloat(at);
+    }
+
+    /**
+     * Writes the float element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as float, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_F32_LE && !readOnly) {
+            segment.set(FLOAT_LE, at, value);
+            return;
+        }
+        writeFloat(at, value);
+    }
+
+    /**
+     * Reads the float element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_F32_LE) {
+            return segment.get(FLOAT_LE, at);
+        }
+        return readFloat(at);
+    }
+
+    /**
+     * Writes the float element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as float, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_F32_LE && !readOnly) {
+            segment.set(FLOAT_LE, at, value);
+            return;
+        }
+        writeFloat(at, value);
+    }
+
+    /**
+     * Reads the float element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as float
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public float getFloat(long... indices) {
+        return readFloat(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the float element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as float, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setFloat(float value, long... indices) {
+        writeFloat(offsetOfAll(indices), value);
+    }
+
+    // ---- double ----
+    /**
+     * Reads the double element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble() {
+        long at = offsetOf();
+        if (access == DType.A_F64_LE) {
+            return segment.get(DOUBLE_LE, at);
+        }
+        return readDouble(at);
+    }
+
+    /**
+     * Writes the double element at the given indices of a 0-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as double, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value) {
+        long at = offsetOf();
+        if (access == DType.A_F64_LE && !readOnly) {
+            segment.set(DOUBLE_LE, at, value);
+            return;
+        }
+        writeDouble(at, value);
+    }
+
+    /**
+     * Reads the double element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble(long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_F64_LE) {
+            return segment.get(DOUBLE_LE, at);
+        }
+        return readDouble(at);
+    }
+
+    /**
+     * Writes the double element at the given index of a 1-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as double, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value, long i0) {
+        long at = offsetOf(i0);
+        if (access == DType.A_F64_LE && !readOnly) {
+            segment.set(DOUBLE_LE, at, value);
+            return;
+        }
+        writeDouble(at, value);
+    }
+
+    /**
+     * Reads the double element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble(long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_F64_LE) {
+            return segment.get(DOUBLE_LE, at);
+        }
+        return readDouble(at);
+    }
+
+    /**
+     * Writes the double element at the given indices of a 2-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as double, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value, long i0, long i1) {
+        long at = offsetOf(i0, i1);
+        if (access == DType.A_F64_LE && !readOnly) {
+            segment.set(DOUBLE_LE, at, value);
+            return;
+        }
+        writeDouble(at, value);
+    }
+
+    /**
+     * Reads the double element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble(long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_F64_LE) {
+            return segment.get(DOUBLE_LE, at);
+        }
+        return readDouble(at);
+    }
+
+    /**
+     * Writes the double element at the given indices of a 3-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as double, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value, long i0, long i1, long i2) {
+        long at = offsetOf(i0, i1, i2);
+        if (access == DType.A_F64_LE && !readOnly) {
+            segment.set(DOUBLE_LE, at, value);
+            return;
+        }
+        writeDouble(at, value);
+    }
+
+    /**
+     * Reads the double element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble(long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_F64_LE) {
+            return segment.get(DOUBLE_LE, at);
+        }
+        return readDouble(at);
+    }
+
+    /**
+     * Writes the double element at the given indices of a 4-d array.
+     *
+     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as double, or it is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value, long i0, long i1, long i2, long i3) {
+        long at = offsetOf(i0, i1, i2, i3);
+        if (access == DType.A_F64_LE && !readOnly) {
+            segment.set(DOUBLE_LE, at, value);
+            return;
+        }
+        writeDouble(at, value);
+    }
+
+    /**
+     * Reads the double element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as double
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public double getDouble(long... indices) {
+        return readDouble(offsetOfAll(indices));
+    }
+
+    /**
+     * Writes the double element at {@code indices} (one per dimension).
+     *
+     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as double, or the array is read-only
+     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
+     * @throws IllegalStateException when the memory's arena is closed
+     * @throws WrongThreadException when called outside the thread owning a confined arena
+     */
+    public void setDouble(double value, long... indices) {
+        writeDouble(offsetOfAll(indices), value);
+    }
+
+    // ------------------------------------------------------------------ VarHandle
+
+    /**
+     * A {@link VarHandle} whose coordinates are this view's {@link #ndim()}
+     * {@code long} indices and whose value type is the dtype's carrier
+     * ({@link DType#carrier()}); it checks each index like the typed accessors
+     * and refuses writes (and atomic updates) on read-only views. Keep it in a
+     * {@code static final} field, or otherwise constant, for the JIT to inline it.
+     *
+     * @throws IllegalArgumentException for record and bytes dtypes, which have no single carrier
+     */
+    public VarHandle varHandle() {
+        if (dtype.carrier() == null) {
+            throw new IllegalArgumentException("dtype " + dtype + " has no single Java carrier; take varHandle() of a field(name) view");
+        }
+        VarHandle raw = switch (access) {
+            case DType.A_BOOL, DType.A_I8 -> BYTE_LAYOUT.varHandle();
+            case DType.A_I16_LE, DType.A_F16_LE -> SHORT_LE.varHandle();
+            case DType.A_I16_BE, DType.A_F16_BE -> SHORT_BE.varHandle();
+            case DType.A_I32_LE -> INT_LE.varHandle();
+            case DType.A_I32_BE -> INT_BE.varHandle();
+            case DType.A_I64_LE -> LONG_LE.varHandle();
+            case DType.A_I64_BE -> LONG_BE.varHandle();
+            case DType.A_F32_LE -> FLOAT_LE.varHandle();
+            case DType.A_F32_BE -> FLOAT_BE.varHandle();
+            case DType.A_F64_LE -> DOUBLE_LE.varHandle();
+            case DType.A_F64_BE -> DOUBLE_BE.varHandle();
+            default -> throw new AssertionError(access);
+        };
+        VarHandle vh = MethodHandles.insertCoordinates(raw, 0, segment);   // (long byteOffset)
+        vh = MethodHandles.collectCoordinates(vh, 0, VarHandles.offsetFunction(this)); // (long... indices)
+        Class<?> stored = vh.varType();
+        MethodHandle toStored;
+        MethodHandle fromStored;
+        if (access == DType.A_BOOL) {
+            toStored = VarHandles.BOOLEAN_TO_BYTE;
+            fromStored = VarHandles.BYTE_TO_BOOLEAN;
+        } else if (access == DType.A_F16_LE || access == DType.A_F16_BE) {
+            toStored = VarHandles.FLOAT_TO_HALF;
+            fromStored = VarHandles.HALF_TO_FLOAT;
+        } else {
+            toStored = MethodHandles.identity(stored);
+            fromStored = MethodHandles.identity(stored);
+        }
+        if (readOnly) {
+            // Run the thrower before any conversion: every write (and atomic update) fails.
+            toStored = MethodHandles.foldArguments(toStored,
+                    MethodHandles.dropArguments(VarHandles.READ_ONLY_THROWER, 0, toStored.type().parameterType(0)));
+        }
+        if (readOnly || toStored.type().parameterType(0) != stored) {
+            vh = MethodHandles.filterValue(vh, toStored, fromStored);
+        }
+        return vh;
+    }
+
+    long offsetFor(long[] indices) {
+        return offsetOfAll(indices);
+    }
+
+    long offsetFor0() {
+        return offsetOf();
+    }
+
+    long offsetFor1(long i0) {
+        return offsetOf(i0);
+    }
+
+    long offsetFor2(long i0, long i1) {
+        return offsetOf(i0, i1);
+    }
+
+    long offsetFor3(long i0, long i1, long i2) {
+        return offsetOf(i0, i1, i2);
+    }
+
+    long offsetFor4(long i0, long i1, long i2, long i3) {
+        return offsetOf(i0, i1, i2, i3);
+    }
+
+    // ------------------------------------------------------------------ copies (by name only)
+
+    /** A C-order copy in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    public NdArray copy() {
+        return copy(Order.C);
+    }
+
+    /** A copy in {@code order}, in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    public NdArray copy(Order order) {
+        return copy(order, Arena.ofAuto());
+    }
+
+    /**
+     * A copy in {@code order}, allocated in {@code arena}. Writable even when this view is not.
+     *
+     * @throws IllegalStateException when this view's memory is closed
+     */
+    public NdArray copy(Order order, Arena arena) {
+        Objects.requireNonNull(order, "order");
+        Objects.requireNonNull(arena, "arena");
+        Copier.checkReadable(this);
+        NdArray out = allocate(arena, dtype, order, shape);
+        Copier.copy(this, out);
+        return out;
+    }
+
+    /**
+     * Copies every element of this view into {@code destination}, which must
+     * have the same shape and a dtype of the same kind, size and fields (byte
+     * order may differ and is converted). Any two layouts work, including
+     * overlapping views of the same memory. Nothing is written when a check fails.
+     *
+     * @throws IllegalArgumentException naming both shapes or dtypes when they do not match, or when
+     *         the destination is read-only
+     * @throws IllegalStateException when either memory is closed
+     * @throws WrongThreadException when either memory belongs to a confined arena of another thread
+     */
+    public void copyTo(NdArray destination) {
+        Objects.requireNonNull(destination, "destination");
+        if (!Arrays.equals(shape, destination.shape)) {
+            throw new IllegalArgumentException("copyTo needs equal shapes: source " + Errors.shape(shape)
+                    + ", destination " + Errors.shape(destination.shape));
+        }
+        if (!Copier.sameValueType(dtype, destination.dtype)) {
+            throw new IllegalArgumentException("copyTo needs the same element type: source " + dtype + ", destination "
+                    + destination.dtype + " (byte order may differ; kind, size and fields may not)");
+        }
+        if (destination.readOnly) {
+            throw Errors.readOnly("copyTo");
+        }
+        Copier.checkReadable(this);
+        Copier.checkReadable(destination);
+        Copier.copy(this, destination);
+    }
+
+    /**
+     * The elements in C order in a new Java array of the dtype's carrier:
+     * {@code boolean[]}, {@code byte[]}, {@code short[]}, {@code int[]},
+     * {@code long[]}, {@code float[]} (float16 widened exactly) or
+     * {@code double[]}. Unsigned elements keep their bits in the signed carrier.
+     *
+     * @throws IllegalArgumentException when the dtype has no carrier (records, bytes)
+     * @throws IllegalStateException when the array has more elements than a Java array holds
+     */
+    public Object toArray() {
+        Class<?> carrier = dtype.carrier();
+        if (carrier == null) {
+            throw new IllegalArgumentException("toArray() has no Java array type for dtype " + dtype
+                    + "; use toBytes(), or field(name).toArray() for one field of a record");
+        }
+        int n = Copier.javaArrayLength(elementCount);
+        if (access == DType.A_BOOL) {
+            byte[] bytes = new byte[n];
+            Copier.copy(this, new NdArray(MemorySegment.ofArray(bytes), 0, shape, Geometry.contiguousStrides(shape, 1, Order.C),
+                    dtype, false, null));
+            boolean[] out = new boolean[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = bytes[i] != 0;
+            }
+            return out;
+        }
+        if (access == DType.A_F16_LE || access == DType.A_F16_BE) {
+            short[] halves = new short[n];
+            Copier.copy(this, new NdArray(MemorySegment.ofArray(halves), 0, shape, Geometry.contiguousStrides(shape, 2, Order.C),
+                    dtype.withNativeOrder(), false, null));
+            float[] out = new float[n];
+            for (int i = 0; i < n; i++) {
+                out[i] = Float.float16ToFloat(halves[i]);
+            }
+            return out;
+        }
+        Object array = java.lang.reflect.Array.newInstance(carrier, n);
+        MemorySegment target = switch (array) {
+            case byte[] a -> MemorySegment.ofArray(a);
+            case short[] a -> MemorySegment.ofArray(a);
+            case int[] a -> MemorySegment.ofArray(a);
+            case long[] a -> MemorySegment.ofArray(a);
+            case float[] a -> MemorySegment.ofArray(a);
+            case double[] a -> MemorySegment.ofArray(a);
+            default -> throw new AssertionError(carrier);
+        };
+        Copier.copy(this, new NdArray(target, 0, shape, Geometry.contiguousStrides(shape, dtype.byteSize(), Order.C),
+                dtype.withNativeOrder(), false, null));
+        return array;
+    }
+
+    /** {@link #toArray()} for float32 and float16 arrays. @throws IllegalArgumentException for other dtypes */
+    public float[] toFloatArray() {
+        return carrierArray(float[].class, "toFloatArray");
+    }
+
+    /** {@link #toArray()} for float64 arrays. @throws IllegalArgumentException for other dtypes */
+    public double[] toDoubleArray() {
+        return carrierArray(double[].class, "toDoubleArray");
+    }
+
+    /** {@link #toArray()} for 4-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    public int[] toIntArray() {
+        return carrierArray(int[].class, "toIntArray");
+    }
+
+    /** {@link #toArray()} for 8-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    public long[] toLongArray() {
+        return carrierArray(long[].class, "toLongArray");
+    }
+
+    /** {@link #toArray()} for 2-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    public short[] toShortArray() {
+        return carrierArray(short[].class, "toShortArray");
+    }
+
+    /** {@link #toArray()} for 1-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    public byte[] toByteArray() {
+        return carrierArray(byte[].class, "toByteArray");
+    }
+
+    /** {@link #toArray()} for bool arrays. @throws IllegalArgumentException for other dtypes */
+    public boolean[] toBooleanArray() {
+        return carrierArray(boolean[].class, "toBooleanArray");
+    }
+
+    private <T> T carrierArray(Class<T> type, String method) {
+        Class<?> carrier = dtype.carrier();
+        if (carrier == null || carrier != type.getComponentType()) {
+            throw new IllegalArgumentException(method + "() needs a dtype read as " + type.getComponentType().getName()
+                    + ", but this array's dtype is " + dtype + (carrier == null ? "" : "; use to"
+                    + Character.toUpperCase(carrier.getName().charAt(0)) + carrier.getName().substring(1) + "Array()"));
+        }
+        return type.cast(toArray());
+    }
+
+    /**
+     * The raw bytes of the elements in C order, each in the dtype's own byte
+     * order: NumPy's {@code tobytes()}.
+     *
+     * @throws IllegalStateException when the array holds more bytes than a Java array can
+     */
+    public byte[] toBytes() {
+        return toBytes(Order.C);
+    }
+
+    /** The raw bytes of the elements in {@code order} ({@code tobytes(order=...)}). */
+    public byte[] toBytes(Order order) {
+        Objects.requireNonNull(order, "order");
+        int n = Copier.javaArrayLength(byteSize());
+        byte[] out = new byte[n];
+        Copier.copy(this, new NdArray(MemorySegment.ofArray(out), 0, shape,
+                Geometry.contiguousStrides(shape, dtype.byteSize(), order), dtype, false, null));
+        return out;
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a non-bool dtype or a read-only array */
+    public void fillBoolean(boolean value) {
+        fillWith("fillBoolean", boolean.class, s -> s.set(BYTE_LAYOUT, 0, value ? (byte) 1 : (byte) 0));
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as byte, or a read-only array */
+    public void fillByte(byte value) {
+        fillWith("fillByte", byte.class, s -> s.set(BYTE_LAYOUT, 0, value));
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as short, or a read-only array */
+    public void fillShort(short value) {
+        fillWith("fillShort", short.class, s -> s.set((ValueLayout.OfShort) dtype.layout(), 0, value));
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as int, or a read-only array */
+    public void fillInt(int value) {
+        fillWith("fillInt", int.class, s -> s.set((ValueLayout.OfInt) dtype.layout(), 0, value));
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as long, or a read-only array */
+    public void fillLong(long value) {
+        fillWith("fillLong", long.class, s -> s.set((ValueLayout.OfLong) dtype.layout(), 0, value));
+    }
+
+    /**
+     * Sets every element to {@code value} (float16 arrays: rounded to nearest even).
+     *
+     * @throws IllegalArgumentException for a dtype not read as float, or a read-only array
+     */
+    public void fillFloat(float value) {
+        fillWith("fillFloat", float.class, s -> {
+            if (dtype.byteSize() == 2) {
+                s.set((ValueLayout.OfShort) dtype.layout(), 0, Float.floatToFloat16(value));
+            } else {
+                s.set((ValueLayout.OfFloat) dtype.layout(), 0, value);
+            }
+        });
+    }
+
+    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as double, or a read-only array */
+    public void fillDouble(double value) {
+        fillWith("fillDouble", double.class, s -> s.set((ValueLayout.OfDouble) dtype.layout(), 0, value));
+    }
+
+    /**
+     * Sets every element to the raw bytes of {@code element} (exactly
+     * {@code dtype().byteSize()} bytes, in the dtype's byte order); works for
+     * every dtype, records included.
+     *
+     * @throws IllegalArgumentException when the length differs from the element size, or the array is read-only
+     */
+    public void fillBytes(byte[] element) {
+        Objects.requireNonNull(element, "element");
+        if (element.length != dtype.byteSize()) {
+            throw new IllegalArgumentException("fillBytes needs exactly " + dtype.byteSize() + " bytes for one " + dtype
+                    + " element, got " + element.length);
+        }
+        checkWritable("fillBytes");
+        Copier.checkReadable(this);
+        Copier.fill(this, element.clone());
+    }
+
+    private void fillWith(String method, Class<?> carrier, java.util.function.Consumer<MemorySegment> encode) {
+        if (dtype.carrier() != carrier) {
+            throw Errors.wrongCarrier(method, carrier, dtype);
+        }
+        checkWritable(method);
+        Copier.checkReadable(this);
+        byte[] element = new byte[(int) dtype.byteSize()];
+        encode.accept(MemorySegment.ofArray(element));
+        Copier.fill(this, element);
+    }
+
+    // ------------------------------------------------------------------ export to C
+
+    /**
+     * Exports this view to C as a {@code pb_buffer *}, with no copy. The
+     * memory is pinned until the export is released, from Java
+     * ({@link Export#close()}) or from C ({@code pb_release}); until then its
+     * {@link BufferArena} refuses to close and its {@link GrowableBuffer}
+     * refuses to grow.
+     *
+     * @throws IllegalArgumentException when the view lives on the Java heap (C may see heap
+     *         memory only during one critical call; see {@link CriticalCall}), or when its memory's
+     *         lifetime cannot be pinned (a plain confined or shared {@link Arena}: allocate from a
+     *         {@link BufferArena} instead)
+     * @throws IllegalStateException when the memory is closed
+     */
+    public Export export() {
+        return Export.create(this, readOnly);
+    }
+
+    /** As {@link #export()}, with {@code readonly = 1}: C must not write, and panbuf's C helpers refuse to. */
+    public Export exportReadOnly() {
+        return Export.create(this, true);
+    }
+
+    // ------------------------------------------------------------------ import from C
+
+    /**
+     * Wraps a {@code pb_buffer *} made by C as a view, with no copy. The
+     * struct is checked with {@code pb_validate} first (live, consistent, every
+     * reachable byte inside {@code [base, base + base_len)}); the memory then
+     * belongs to {@code arena}, and the producer's release function runs
+     * exactly once when the arena closes (for {@link Arena#ofAuto()}, when the
+     * garbage collector finds the memory unreachable). A read-only buffer gives
+     * a read-only view.
+     *
+     * @throws IllegalArgumentException naming what {@code pb_validate} found wrong, or a format panbuf
+     *         cannot type; nothing is imported or released then
+     * @throws IllegalStateException when the arena is closed
+     */
+    public static NdArray fromPbBuffer(MemorySegment pbBuffer, Arena arena) {
+        return Import.wrap(pbBuffer, arena);
+    }
+
+    // ------------------------------------------------------------------ Object
+
+    /**
+     * Equal when the shapes are equal, the dtypes are the same apart from byte
+     * order, and every element holds the same bytes once both are in native
+     * order (NumPy's {@code tobytes()} of native-order copies), so NaN equals a
+     * NaN with the same bits and {@code -0.0} differs from {@code 0.0}.
+     * The padding bytes of records are not compared (nor hashed).
+     * Compares contents: the views may be of any memory and layout.
+     */
+    @Override
+    public boolean equals(Object o) {
+        if (this == o) {
+            return true;
+        }
+        if (!(o instanceof NdArray other)) {
+            return false;
+        }
+        if (!Arrays.equals(shape, other.shape) || !dtype.withNativeOrder().equals(other.dtype.withNativeOrder())) {
+            return false;
+        }
+        return Copier.contentEquals(this, other);
+    }
+
+    /** Hash of the shape, the native-order dtype and the native-order element bytes (consistent with {@link #equals}). */
+    @Override
+    public int hashCode() {
+        return 31 * (31 * Arrays.hashCode(shape) + dtype.withNativeOrder().hashCode()) + Copier.contentHash(this);
+    }
+
+    /**
+     * NumPy-style text of the contents ({@code array([[1., 2.], [3., 4.]], dtype=float32)}),
+     * summarised with {@code ...} beyond 1000 elements; a closed view prints as such instead of throwing.
+     */
+    @Override
+    public String toString() {
+        return ArrayPrinter.print(this);
+    }
+
+    /** Shape, strides, offset, dtype and flags, without touching the memory. */
+    public String describe() {
+        return "NdArray[dtype=" + dtype + ", shape=" + Errors.shape(shape) + ", byteStrides=" + Errors.shape(strides)
+                + ", byteOffset=" + byteOffset + ", C=" + isContiguous(Order.C) + ", F=" + isContiguous(Order.F)
+                + ", readOnly=" + readOnly + ", memory=" + (segment.isNative() ? "native" : "heap") + "]";
+    }
+
+    long[] shapeRef() {
+        return shape;
+    }
+
+    long[] stridesRef() {
+        return strides;
+    }
+}

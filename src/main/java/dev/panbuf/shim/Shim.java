@@ -1,0 +1,228 @@
+package dev.panbuf.shim;
+
+import dev.panbuf.shim.bindings.panbuf_h;
+import dev.panbuf.shim.bindings.pb_buffer;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.function.Consumer;
+
+/**
+ * The one hand-written layer over the jextract bindings of
+ * {@code native/include/panbuf.h}: every read or write of a {@code pb_buffer}
+ * field and every call into {@code libpanbuf} from Java goes through here, so
+ * the generated code can be regenerated without touching anything else.
+ *
+ * <p>Loading this class loads the native library.
+ */
+public final class Shim {
+
+    static {
+        NativeLibrary.loadShim();
+    }
+
+    /** {@code PB_ABI_VERSION} of the header the bindings were generated from. */
+    public static final int ABI_VERSION = panbuf_h.PB_ABI_VERSION();
+    public static final int MAGIC_LIVE = panbuf_h.PB_MAGIC_LIVE();
+    public static final int MAGIC_RELEASED = panbuf_h.PB_MAGIC_RELEASED();
+    public static final int MAX_NDIM = panbuf_h.PB_MAX_NDIM();
+    /** {@code sizeof(pb_buffer)} according to the generated layout. */
+    public static final long STRUCT_BYTES = pb_buffer.sizeof();
+
+    private static final java.lang.invoke.VarHandle MAGIC_HANDLE = pb_buffer.magic$layout().varHandle();
+
+    public static final int E_READONLY = panbuf_h.PB_EREADONLY();
+    public static final int E_RELEASED = panbuf_h.PB_ERELEASED();
+
+    private Shim() {}
+
+    /** Forces the native library to load now (its errors surface here, not at first use). */
+    public static void ensureLoaded() {
+        // the static initializer did the work
+    }
+
+    // ------------------------------------------------------------ ABI
+
+    /** The generated layout of {@code pb_buffer}. */
+    public static java.lang.foreign.GroupLayout structLayout() {
+        return pb_buffer.layout();
+    }
+
+    /** {@code sizeof(pb_buffer)} as the compiled shim reports it. */
+    public static long nativeStructBytes() {
+        return panbuf_h.pb_abi_sizeof();
+    }
+
+    /** {@code offsetof(pb_buffer, field)} as the compiled shim reports it; -1 for no such field. */
+    public static long nativeOffsetOf(String field) {
+        try (Arena arena = Arena.ofConfined()) {
+            return panbuf_h.pb_abi_offsetof(arena.allocateFrom(field));
+        }
+    }
+
+    // ------------------------------------------------------------ producing exports
+
+    /**
+     * Allocates an export block ({@code pb_export_alloc}) and fills every field.
+     * The returned segment covers the {@code pb_buffer} struct; it is not live
+     * until {@link #publish} is called.
+     */
+    public static MemorySegment newExport(MemorySegment data, long elementZeroOffset, long byteLen, long itemSize,
+                                          boolean readOnly, long[] shape, long[] strides, String format,
+                                          long baseOffset, long baseLen, MemorySegment stateCell) {
+        byte[] formatBytes = format.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        MemorySegment raw = panbuf_h.pb_export_alloc(shape.length, formatBytes.length, stateCell);
+        if (raw.equals(MemorySegment.NULL)) {
+            throw new OutOfMemoryError("panbuf: pb_export_alloc could not allocate an export of " + shape.length
+                    + " dimensions (the C allocator returned NULL)");
+        }
+        MemorySegment pb = raw.reinterpret(STRUCT_BYTES);
+        int ndim = shape.length;
+        pb_buffer.buf(pb, MemorySegment.ofAddress(data.address() + elementZeroOffset));
+        pb_buffer.obj(pb, MemorySegment.NULL);
+        pb_buffer.len(pb, byteLen);
+        pb_buffer.itemsize(pb, itemSize);
+        pb_buffer.readonly(pb, readOnly ? 1 : 0);
+        pb_buffer.ndim(pb, ndim);
+        MemorySegment shapeArray = pb_buffer.shape(pb).reinterpret(8L * ndim);
+        MemorySegment strideArray = pb_buffer.strides(pb).reinterpret(8L * ndim);
+        for (int i = 0; i < ndim; i++) {
+            shapeArray.setAtIndex(ValueLayout.JAVA_LONG, i, shape[i]);
+            strideArray.setAtIndex(ValueLayout.JAVA_LONG, i, strides[i]);
+        }
+        MemorySegment formatChars = pb_buffer.format(pb).reinterpret(formatBytes.length + 1L);
+        MemorySegment.copy(formatBytes, 0, formatChars, ValueLayout.JAVA_BYTE, 0, formatBytes.length);
+        formatChars.set(ValueLayout.JAVA_BYTE, formatBytes.length, (byte) 0);
+        pb_buffer.suboffsets(pb, MemorySegment.NULL);
+        pb_buffer.base(pb, MemorySegment.ofAddress(data.address() + baseOffset));
+        pb_buffer.base_len(pb, baseLen);
+        return pb;
+    }
+
+    /** Makes a filled export live: after this, C may use it and release it. */
+    public static void publish(MemorySegment pb) {
+        // A release-store, so C threads that see the magic also see every field.
+        MAGIC_HANDLE.setRelease(pb, pb_buffer.magic$offset(), MAGIC_LIVE);
+    }
+
+    /** {@code pb_release}: releases once; later calls on a still-allocated struct do nothing. */
+    public static void release(MemorySegment pb) {
+        panbuf_h.pb_release(pb);
+    }
+
+    /** The address of {@code pb_release}, for C code that wants a release function pointer. */
+    public static MemorySegment releaseFunction() {
+        return panbuf_h.pb_release$address();
+    }
+
+    // ------------------------------------------------------------ consuming pb_buffers from C
+
+    /** {@code pb_validate}: 0, or the negative code of the first problem. */
+    public static int validate(MemorySegment pb) {
+        return panbuf_h.pb_validate(pb);
+    }
+
+    /** {@code pb_strerror}. */
+    public static String strerror(int code) {
+        return panbuf_h.pb_strerror(code).reinterpret(1024).getString(0);
+    }
+
+    /** Views the struct at {@code address}, sized for reading its fields. */
+    public static MemorySegment structAt(long address) {
+        return MemorySegment.ofAddress(address).reinterpret(STRUCT_BYTES);
+    }
+
+    /** The struct's fields, read once (the caller validated it first). */
+    public record Fields(long buf, long len, long itemSize, boolean readOnly, int ndim, String format,
+                         long[] shape, long[] strides, long suboffsets, int magic, int abiVersion,
+                         long base, long baseLen, long release) {}
+
+    /** Reads every field of a {@code pb_buffer} that {@link #validate} accepted. */
+    public static Fields read(MemorySegment pb) {
+        int ndim = pb_buffer.ndim(pb);
+        long[] shape = new long[Math.max(ndim, 0)];
+        long[] strides = new long[Math.max(ndim, 0)];
+        MemorySegment sh = pb_buffer.shape(pb);
+        MemorySegment st = pb_buffer.strides(pb);
+        if (ndim > 0) {
+            MemorySegment.copy(sh.reinterpret(8L * ndim), ValueLayout.JAVA_LONG, 0, shape, 0, ndim);
+            if (!st.equals(MemorySegment.NULL)) {
+                MemorySegment.copy(st.reinterpret(8L * ndim), ValueLayout.JAVA_LONG, 0, strides, 0, ndim);
+            } else {
+                long step = pb_buffer.itemsize(pb);
+                for (int i = ndim - 1; i >= 0; i--) {
+                    strides[i] = step;
+                    step *= shape[i];
+                }
+            }
+        }
+        MemorySegment fmt = pb_buffer.format(pb);
+        String format = fmt.equals(MemorySegment.NULL) ? "B" : fmt.reinterpret(Integer.MAX_VALUE).getString(0);
+        return new Fields(pb_buffer.buf(pb).address(), pb_buffer.len(pb), pb_buffer.itemsize(pb),
+                pb_buffer.readonly(pb) != 0, ndim, format, shape, strides, pb_buffer.suboffsets(pb).address(),
+                pb_buffer.magic(pb), pb_buffer.abi_version(pb), pb_buffer.base(pb).address(), pb_buffer.base_len(pb),
+                pb_buffer.release(pb).address());
+    }
+
+    /** The {@code magic} field (for diagnostics of a struct that failed validation). */
+    public static int magic(MemorySegment pb) {
+        return pb_buffer.magic(pb);
+    }
+
+    // ------------------------------------------------------------ C helpers, for tests and tools
+
+    /** {@code pb_is_contiguous}. */
+    public static int isContiguous(MemorySegment pb, char order) {
+        return panbuf_h.pb_is_contiguous(pb, (byte) order);
+    }
+
+    /** {@code pb_to_contiguous}. */
+    public static int toContiguous(MemorySegment dst, MemorySegment pb, long len, char order) {
+        return panbuf_h.pb_to_contiguous(dst, pb, len, (byte) order);
+    }
+
+    /** {@code pb_from_contiguous}. */
+    public static int fromContiguous(MemorySegment pb, MemorySegment src, long len, char order) {
+        return panbuf_h.pb_from_contiguous(pb, src, len, (byte) order);
+    }
+
+    /** {@code pb_size_from_format}. */
+    public static long sizeFromFormat(String format) {
+        try (Arena arena = Arena.ofConfined()) {
+            return panbuf_h.pb_size_from_format(arena.allocateFrom(format));
+        }
+    }
+
+    /**
+     * A {@code pb_buffer} struct allocated in {@code arena} whose {@code release}
+     * field calls {@code onRelease} (an upcall), for tests and for Java code that
+     * plays the producer.
+     */
+    public static MemorySegment newStruct(Arena arena, Consumer<MemorySegment> onRelease) {
+        MemorySegment pb = pb_buffer.allocate(arena);
+        if (onRelease != null) {
+            pb_buffer.release(pb, pb_buffer.release.allocate(onRelease::accept, arena));
+        }
+        return pb;
+    }
+
+    /** Writes the fields of a struct made by {@link #newStruct}; {@code magic} as given. */
+    public static void fill(MemorySegment pb, long buf, long len, long itemSize, boolean readOnly, int ndim,
+                            MemorySegment format, MemorySegment shape, MemorySegment strides, int magic,
+                            int abiVersion, long base, long baseLen) {
+        pb_buffer.buf(pb, MemorySegment.ofAddress(buf));
+        pb_buffer.len(pb, len);
+        pb_buffer.itemsize(pb, itemSize);
+        pb_buffer.readonly(pb, readOnly ? 1 : 0);
+        pb_buffer.ndim(pb, ndim);
+        pb_buffer.format(pb, format);
+        pb_buffer.shape(pb, shape);
+        pb_buffer.strides(pb, strides);
+        pb_buffer.suboffsets(pb, MemorySegment.NULL);
+        pb_buffer.abi_version(pb, abiVersion);
+        pb_buffer.base(pb, MemorySegment.ofAddress(base));
+        pb_buffer.base_len(pb, baseLen);
+        pb_buffer.magic(pb, magic);
+    }
+}

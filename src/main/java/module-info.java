@@ -1,0 +1,12 @@
+/**
+ * panbuf: the buffer protocol for Java.
+ *
+ * <p>Typed, strided, n-dimensional views ({@link dev.panbuf.NdArray}) over
+ * off-heap or heap memory, shared with C through a {@code Py_buffer}-compatible
+ * struct without copying, with every lifetime checked.
+ */
+module dev.panbuf {
+    requires org.slf4j;
+
+    exports dev.panbuf;
+}
