@@ -254,7 +254,9 @@ final class Copier {
             return;
         }
         MemorySegment one = MemorySegment.ofArray(element);
-        NdArray source = NdArray.asStrided(one, dst.dtype, 0, new long[] {1}, new long[] {0}).broadcastTo(dst.shapeRef());
+        // A 0-d source broadcasts to every shape, () included (a (1,) source
+        // cannot broadcast to (), which made every fill of a 0-d array throw).
+        NdArray source = NdArray.asStrided(one, dst.dtype, 0, new long[0], new long[0]).broadcastTo(dst.shapeRef());
         long item = element.length;
         if (dst.isContiguous(Order.C) || dst.isContiguous(Order.F)) {
             // Doubling: write one element, then copy the filled prefix onto the rest.

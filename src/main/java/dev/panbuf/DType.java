@@ -172,7 +172,11 @@ public final class DType {
                 throw new IllegalArgumentException("record field '" + f.name() + "' at byte offset " + f.byteOffset()
                         + " overlaps field '" + previous.name() + "' which ends at byte " + end);
             }
-            end = Math.addExact(f.byteOffset(), f.dtype().byteSize());
+            if (f.byteOffset() > Long.MAX_VALUE - f.dtype().byteSize()) {   // offset + size would overflow
+                throw new IllegalArgumentException("record field '" + f.name() + "' at byte offset " + f.byteOffset()
+                        + " ends past the record's byte size " + byteSize);
+            }
+            end = f.byteOffset() + f.dtype().byteSize();
             if (end > byteSize) {
                 throw new IllegalArgumentException("record field '" + f.name() + "' ends at byte " + end
                         + ", past the record's byte size " + byteSize);
@@ -256,7 +260,7 @@ public final class DType {
             throw new IllegalArgumentException("dtype " + str() + " is not a record; field('" + name + "') needs a record dtype");
         }
         List<String> names = fields.stream().map(Field::name).toList();
-        throw new IllegalArgumentException("no field '" + name + "' in record dtype " + format() + "; fields are " + names);
+        throw new IllegalArgumentException("no field '" + name + "' in record dtype " + this + "; fields are " + names);
     }
 
     /** The same dtype in {@code order} (records: every field). */
@@ -346,7 +350,7 @@ public final class DType {
             case UNSIGNED -> "uint" + byteSize * 8;
             case FLOAT -> "float" + byteSize * 8;
             case BYTES -> "bytes" + byteSize;
-            case RECORD -> "record " + format();
+            case RECORD -> "record " + this;
         };
         return isNativeOrder() ? base : (byteOrder == ByteOrder.BIG_ENDIAN ? ">" : "<") + base;
     }
@@ -362,10 +366,21 @@ public final class DType {
         return Objects.hash(kind, byteSize, byteOrder, fields);
     }
 
-    /** The NumPy dtype string for scalars, the struct string for records. */
+    /**
+     * The NumPy dtype string for scalars, the struct string for records (the
+     * {@code .npy} descr for a record with a field name that contains {@code ':'},
+     * which a struct string cannot express).
+     */
     @Override
     public String toString() {
-        return kind == Kind.RECORD ? format() : str();
+        if (kind != Kind.RECORD) {
+            return str();
+        }
+        try {
+            return format();
+        } catch (IllegalArgumentException e) {
+            return NumpyDescr.descr(this);
+        }
     }
 
     private static int accessCode(Kind kind, long byteSize, ByteOrder order) {

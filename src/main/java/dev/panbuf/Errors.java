@@ -27,9 +27,13 @@ final class Errors {
 
     static IllegalArgumentException wrongCarrier(String accessor, Class<?> asked, DType dtype) {
         Class<?> carrier = dtype.carrier();
+        // The accessor's verb: "get", "set", "fill" (the name minus its type, e.g. "fillByte" -> "fill").
+        String typeName = capitalize(asked.getName());
+        String verb = accessor.endsWith(typeName) ? accessor.substring(0, accessor.length() - typeName.length())
+                : accessor.substring(0, 3);
         String fix = carrier == null
                 ? "a " + dtype.kind().name().toLowerCase() + " element has no single Java type; use field(name) or the segment"
-                : "use " + accessor.substring(0, 3) + capitalize(carrier.getName());
+                : "use " + verb + capitalize(carrier.getName());
         return new IllegalArgumentException(accessor + " reads " + asked.getName() + " elements, but this array's dtype is "
                 + dtype.str() + " (" + dtype.name() + "); " + fix);
     }

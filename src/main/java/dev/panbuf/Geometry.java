@@ -14,7 +14,12 @@ final class Geometry {
 
     private Geometry() {}
 
-    /** A validated copy of {@code shape}: at most 64 dimensions, none negative, product fits a long. */
+    /**
+     * A validated copy of {@code shape}: at most 64 dimensions, none negative,
+     * and the product of the non-zero dimensions fits a long. An empty shape
+     * is held to that too, as NumPy holds it ("array is too big"), so that
+     * the contiguous strides of any valid shape are exact.
+     */
     static long[] checkShape(long[] shape) {
         if (shape == null) {
             throw new NullPointerException("shape");
@@ -23,39 +28,46 @@ final class Geometry {
             throw Errors.tooManyDimensions(shape.length);
         }
         long[] dims = shape.clone();
-        long count = 1;
-        boolean empty = false;
         for (int i = 0; i < dims.length; i++) {
             if (dims[i] < 0) {
                 throw new IllegalArgumentException("dimension " + i + " of shape " + Errors.shape(dims) + " is negative ("
                         + dims[i] + "); dimensions must be >= 0");
             }
-            if (dims[i] == 0) {
-                empty = true;
-            }
         }
-        if (!empty) {
-            for (long d : dims) {
-                count = multiply(count, d, () -> "element count of shape " + Errors.shape(dims) + " overflows a long");
-            }
-        }
+        nonZeroProduct(dims);
         return dims;
     }
 
-    /** {@code product(shape) * itemSize}, refusing overflow. */
+    /**
+     * {@code product(shape) * itemSize}, refusing overflow; for an empty shape
+     * 0, after checking that the non-zero dimensions times the item size fit
+     * a long (NumPy's rule; {@link #contiguousStrides} relies on it).
+     */
     static long byteSize(long[] shape, long itemSize) {
+        long bytes = multiply(nonZeroProduct(shape), itemSize, () -> "byte size of shape " + Errors.shape(shape) + " with "
+                + itemSize + "-byte elements overflows a long" + (isEmpty(shape) ? " (counting its non-zero dimensions)" : ""));
+        return isEmpty(shape) ? 0 : bytes;
+    }
+
+    private static long nonZeroProduct(long[] shape) {
         long count = 1;
         for (long d : shape) {
-            if (d == 0) {
-                return 0;
+            if (d != 0) {
+                count = multiply(count, d, () -> isEmpty(shape)
+                        ? "shape " + Errors.shape(shape) + " is too large: the product of its non-zero dimensions overflows a long"
+                        : "element count of shape " + Errors.shape(shape) + " overflows a long");
             }
         }
+        return count;
+    }
+
+    private static boolean isEmpty(long[] shape) {
         for (long d : shape) {
-            count = multiply(count, d, () -> "element count of shape " + Errors.shape(shape) + " overflows a long");
+            if (d == 0) {
+                return true;
+            }
         }
-        long bytes = count;
-        return multiply(bytes, itemSize, () -> "byte size of shape " + Errors.shape(shape) + " with " + itemSize
-                + "-byte elements overflows a long");
+        return false;
     }
 
     /**
@@ -160,13 +172,15 @@ final class Geometry {
                     + " x " + (shape[axis] - 1) + ") overflows a long");
             if (extent < 0) {
                 low = add(low, extent, () -> "lowest reachable byte of shape " + Errors.shape(shape) + " with strides "
-                        + Errors.shape(strides) + " overflows a long");
+                        + Errors.shape(strides) + " from byte offset " + byteOffset + " overflows a long");
             } else {
                 high = add(high, extent, () -> "highest reachable byte of shape " + Errors.shape(shape) + " with strides "
-                        + Errors.shape(strides) + " overflows a long");
+                        + Errors.shape(strides) + " from byte offset " + byteOffset + " overflows a long");
             }
         }
-        high = add(high, itemSize, () -> "end of the last element overflows a long");
+        long last = high;
+        high = add(high, itemSize, () -> "end of the last element (byte " + last + " + item size " + itemSize
+                + ") overflows a long");
         return new long[] {low, high};
     }
 

@@ -219,6 +219,7 @@ public final class NdArray {
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(overlap, "overlap");
         long[] dims = Geometry.checkShape(shape);
+        Geometry.byteSize(dims, dtype.byteSize());   // refuses shapes whose byte size overflows, even empty ones
         Objects.requireNonNull(byteStrides, "byteStrides");
         if (byteStrides.length != dims.length) {
             throw new IllegalArgumentException("shape " + Errors.shape(dims) + " has " + dims.length + " dimensions but "
@@ -240,7 +241,15 @@ public final class NdArray {
      */
     public static NdArray asStrided(NdArray base, long byteOffset, long[] shape, long[] byteStrides) {
         Objects.requireNonNull(base, "base");
-        NdArray v = asStrided(base.segment, base.dtype, Math.addExact(base.byteOffset, byteOffset), shape, byteStrides);
+        long start;
+        try {
+            start = Math.addExact(base.byteOffset, byteOffset);
+        } catch (ArithmeticException e) {
+            // An IllegalArgumentException naming the values, like every other bad geometry.
+            throw new IllegalArgumentException("byte offset " + byteOffset + " from the view's element 0 (at byte "
+                    + base.byteOffset + " of its segment) overflows a long", e);
+        }
+        NdArray v = asStrided(base.segment, base.dtype, start, shape, byteStrides);
         return base.readOnly && !v.readOnly ? v.asReadOnly() : v;
     }
 
@@ -626,6 +635,7 @@ public final class NdArray {
             return this;
         }
         long[] dims = Geometry.resolveReshape(shape, elementCount, newShape);
+        Geometry.byteSize(dims, dtype.byteSize());   // an empty target may still overflow: (0, 2^62, 2^62)
         long[] st;
         if (isContiguous(order)) {
             st = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
@@ -648,6 +658,7 @@ public final class NdArray {
      */
     public NdArray broadcastTo(long... newShape) {
         long[] dims = Geometry.checkShape(newShape);
+        Geometry.byteSize(dims, dtype.byteSize());
         if (dims.length < ndim) {
             throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shape) + " to "
                     + Errors.shape(dims) + ": the target has fewer dimensions");
@@ -2304,7 +2315,11 @@ public final class NdArray {
      * A {@link VarHandle} whose coordinates are this view's {@link #ndim()}
      * {@code long} indices and whose value type is the dtype's carrier
      * ({@link DType#carrier()}); it checks each index like the typed accessors
-     * and refuses writes (and atomic updates) on read-only views. Keep it in a
+     * and refuses writes (and atomic updates) on read-only views. Volatile and
+     * atomic access modes ({@code compareAndSet}, {@code getAndAdd}, ...) work
+     * when every element is aligned ({@link #isAligned()}) in memory that
+     * guarantees it; otherwise they throw {@link UnsupportedOperationException},
+     * as FFM does for unaligned access. Keep it in a
      * {@code static final} field, or otherwise constant, for the JIT to inline it.
      *
      * @throws IllegalArgumentException for record and bytes dtypes, which have no single carrier
@@ -2313,20 +2328,29 @@ public final class NdArray {
         if (dtype.carrier() == null) {
             throw new IllegalArgumentException("dtype " + dtype + " has no single Java carrier; take varHandle() of a field(name) view");
         }
-        VarHandle raw = switch (access) {
-            case DType.A_BOOL, DType.A_I8 -> BYTE_LAYOUT.varHandle();
-            case DType.A_I16_LE, DType.A_F16_LE -> SHORT_LE.varHandle();
-            case DType.A_I16_BE, DType.A_F16_BE -> SHORT_BE.varHandle();
-            case DType.A_I32_LE -> INT_LE.varHandle();
-            case DType.A_I32_BE -> INT_BE.varHandle();
-            case DType.A_I64_LE -> LONG_LE.varHandle();
-            case DType.A_I64_BE -> LONG_BE.varHandle();
-            case DType.A_F32_LE -> FLOAT_LE.varHandle();
-            case DType.A_F32_BE -> FLOAT_BE.varHandle();
-            case DType.A_F64_LE -> DOUBLE_LE.varHandle();
-            case DType.A_F64_BE -> DOUBLE_BE.varHandle();
+        ValueLayout layout = switch (access) {
+            case DType.A_BOOL, DType.A_I8 -> BYTE_LAYOUT;
+            case DType.A_I16_LE, DType.A_F16_LE -> SHORT_LE;
+            case DType.A_I16_BE, DType.A_F16_BE -> SHORT_BE;
+            case DType.A_I32_LE -> INT_LE;
+            case DType.A_I32_BE -> INT_BE;
+            case DType.A_I64_LE -> LONG_LE;
+            case DType.A_I64_BE -> LONG_BE;
+            case DType.A_F32_LE -> FLOAT_LE;
+            case DType.A_F32_BE -> FLOAT_BE;
+            case DType.A_F64_LE -> DOUBLE_LE;
+            case DType.A_F64_BE -> DOUBLE_BE;
             default -> throw new AssertionError(access);
         };
+        // FFM supports volatile and atomic access modes (compareAndSet, getAndAdd, ...)
+        // only through aligned layouts; an unaligned layout's handle throws
+        // UnsupportedOperationException for all of them. Use the aligned layout
+        // when every element is aligned and the segment guarantees that alignment
+        // (a heap byte[] guarantees 1), so atomics work on ordinary arrays.
+        if (isAligned() && segment.maxByteAlignment() >= layout.byteSize()) {
+            layout = layout.withByteAlignment(layout.byteSize());
+        }
+        VarHandle raw = layout.varHandle();
         VarHandle vh = MethodHandles.insertCoordinates(raw, 0, segment);   // (long byteOffset)
         vh = MethodHandles.collectCoordinates(vh, 0, VarHandles.offsetFunction(this)); // (long... indices)
         Class<?> stored = vh.varType();

@@ -81,6 +81,9 @@ public final class NumpyDescr {
     /**
      * NumPy's {@code dtype.str}: {@code <f4}, {@code >i2}, {@code |u1}, {@code |b1},
      * and {@code |V<n>} for bytes and records.
+     *
+     * @param dtype any dtype
+     * @return NumPy's {@code dtype.str} for it
      */
     public static String str(DType dtype) {
         Objects.requireNonNull(dtype, "dtype");
@@ -98,6 +101,9 @@ public final class NumpyDescr {
      * The {@code descr} a {@code .npy} header holds for this dtype, as the Python
      * literal NumPy writes: {@code '<f4'}, or
      * {@code [('x', '<i4'), ('', '|V4'), ('y', '<f8')]} for a record.
+     *
+     * @param dtype any dtype
+     * @return {@code repr(numpy.lib.format.dtype_to_descr(dtype))}
      */
     public static String descr(DType dtype) {
         Objects.requireNonNull(dtype, "dtype");
@@ -156,6 +162,8 @@ public final class NumpyDescr {
      * NumpyDescr.parse("<c8");        // refused: complex
      * }
      *
+     * @param dtype a string {@code np.dtype(str)} accepts
+     * @return the dtype NumPy builds from it
      * @throws IllegalArgumentException quoting the input, naming the position and what was expected
      */
     public static DType parse(String dtype) {
@@ -622,6 +630,8 @@ public final class NumpyDescr {
      * NumpyDescr.parseDescr("[('x', '<i4', (3,))]");                       // refused: a subarray
      * }
      *
+     * @param pythonLiteral the {@code descr} value of a {@code .npy} header, as Python source
+     * @return the dtype {@code numpy.lib.format.descr_to_dtype} builds from it
      * @throws IllegalArgumentException quoting the input, naming the position and what was expected
      */
     public static DType parseDescr(String pythonLiteral) {

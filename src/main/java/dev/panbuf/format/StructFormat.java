@@ -39,9 +39,9 @@ import java.util.Set;
  * Whitespace outside names is ignored, as NumPy does.
  *
  * <p>Where NumPy's importer accepts an input that panbuf refuses, panbuf
- * refuses on purpose: text after the closing {@code '}'} of the outermost
- * record or a stray {@code '}'} (NumPy stops reading there and ignores the
- * rest), an unclosed {@code T{} (NumPy closes it at the end of the string),
+ * refuses on purpose: text after the closing <code>'&#125;'</code> of the outermost
+ * record or a stray <code>'&#125;'</code> (NumPy stops reading there and ignores the
+ * rest), an unclosed <code>T&#123;</code> (NumPy closes it at the end of the string),
  * an empty name {@code ::} (panbuf fields have names), zero-size items and
  * records, subarrays (a repeat count other than 1 on anything but {@code s}
  * and {@code x}, or a {@code (shape)} prefix), and types panbuf has no
@@ -68,7 +68,13 @@ import java.util.Set;
  * as that many {@code x} characters (a huge hole must not make a huge
  * string), and fields are written in offset order, which is the only order
  * the syntax can express (NumPy refuses to export a record whose fields are
- * declared out of offset order).
+ * declared out of offset order). It never writes {@code ^}: NumPy writes it
+ * only for native-only types (long double) at unaligned offsets, and panbuf
+ * has no such type.
+ *
+ * <p>{@code parse(format(d))} equals {@code d} for every dtype whose fields
+ * are declared in offset order and whose size fits a repeat count
+ * ({@value #MAX_COUNT} bytes, NumPy's limit too).
  *
  * <p>Every error is an {@link IllegalArgumentException} whose message quotes
  * the input, names the 0-based position and says what was expected there.
@@ -94,12 +100,14 @@ public final class StructFormat {
      * Reads a PEP 3118 struct string as NumPy's buffer import does.
      *
      * {@snippet :
-     * StructFormat.parse("<d");                 // float64, little-endian       // @highlight substring="ok"
+     * StructFormat.parse("<d");                 // float64, little-endian
      * StructFormat.parse("T{b:a:xxxi:b:}");     // record a@0, b@4, 8 bytes
      * StructFormat.parse("T{b:a:i:b:}");        // the same: '@' aligns b to 4
      * StructFormat.parse("2i");                 // refused: a subarray
      * }
      *
+     * @param format a PEP 3118 struct string, as a {@code Py_buffer}'s {@code format} holds it
+     * @return the dtype NumPy would build for it
      * @throws IllegalArgumentException quoting the input, naming the position and what was expected
      */
     public static DType parse(String format) {
@@ -117,6 +125,8 @@ public final class StructFormat {
      * {@code parse(format(d))} equals {@code d} for every dtype whose fields are declared in
      * offset order.
      *
+     * @param dtype any dtype
+     * @return its PEP 3118 struct string
      * @throws IllegalArgumentException if a field name contains {@code ':'}, which the syntax cannot express
      */
     public static String format(DType dtype) {
@@ -437,6 +447,10 @@ public final class StructFormat {
                     mode = c == '!' ? '>' : c;
                     pos++;
                     skipSpace();
+                }
+                if (orderAt >= 0 && pos < end && isOrder(in.charAt(pos))) {
+                    throw new Fail(pos, "byte order '" + in.charAt(pos) + "' follows the byte order '"
+                            + in.charAt(orderAt) + "' at position " + orderAt + " (expected a type code)");
                 }
                 int countAt = -1;
                 long count = 1;
