@@ -181,6 +181,162 @@ int64_t pb_abi_sizeof(void);
    there is no such field. */
 int64_t pb_abi_offsetof(const char *field);
 
+/* ======================================================================== */
+/* DLPack                                                                   */
+/* ======================================================================== */
+/*
+ * DLPack (https://github.com/dmlc/dlpack) is the tensor-exchange ABI of
+ * PyTorch, JAX, CuPy, NumPy and others. The types below are laid out exactly
+ * as DLPack 1.x lays out its own (DLPackVersion, DLDevice, DLDataType,
+ * DLTensor, DLManagedTensor, DLManagedTensorVersioned) on every platform
+ * panbuf builds on, under pb_dl_ names so that one file may include both this
+ * header and dlpack.h: a pointer to one is a pointer to the other
+ * (native/test/test_dlpack.c checks each offset against dlpack.h when that
+ * header is installed).
+ *
+ * What DLPack's ABI promises: a major version change may change the layout
+ * after `flags`; a minor change only adds enumeration values and flag bits.
+ * A consumer that meets another major version must not read past `flags`,
+ * but may (and must) still call the deleter.
+ *
+ * Ownership: a managed tensor belongs to its consumer from the moment the
+ * producer hands it over; the consumer calls `deleter(self)` exactly once
+ * when done (NULL deleter: nothing to do), and the deleter frees the struct
+ * itself. data, shape and strides stay valid until then.
+ */
+
+/* The DLPack ABI version these types follow, and that panbuf's exports carry. */
+#define PB_DL_MAJOR_VERSION 1
+#define PB_DL_MINOR_VERSION 1
+
+/* pb_dl_device.device_type values that are ordinary host memory: plain CPU
+   memory, and memory pinned or managed by a GPU runtime that the CPU may
+   read and write directly. Other device types are not addressable here. */
+#define PB_DL_CPU 1
+#define PB_DL_CUDA_HOST 3
+#define PB_DL_ROCM_HOST 11
+#define PB_DL_CUDA_MANAGED 13
+
+/* pb_dl_data_type.code values. */
+#define PB_DL_INT 0
+#define PB_DL_UINT 1
+#define PB_DL_FLOAT 2
+#define PB_DL_OPAQUE_HANDLE 3
+#define PB_DL_BFLOAT 4
+#define PB_DL_COMPLEX 5
+#define PB_DL_BOOL 6
+
+/* pb_dl_managed_tensor_versioned.flags bits. */
+#define PB_DL_FLAG_READ_ONLY 1u    /* the consumer must not write through data */
+#define PB_DL_FLAG_IS_COPIED 2u    /* the producer made a copy the consumer owns alone */
+#define PB_DL_FLAG_SUBBYTE_PADDED 4u /* sub-byte elements are padded to bytes (1.1) */
+
+/* Error codes of the DLPack functions: negative like every PB_E... code,
+   from -32 down, so the core list can grow without meeting them. */
+#define PB_EDLSTRIDES (-32) /* a byte stride is not a multiple of itemsize: DLPack counts in elements */
+#define PB_EDLDTYPE (-33)   /* the format has no DLPack data type (records, bytes, other byte order) */
+
+/* DLPackVersion: the ABI version of one managed tensor. */
+typedef struct pb_dl_version {
+    uint32_t major;
+    uint32_t minor;
+} pb_dl_version;
+
+/* DLDevice: where the data lives. device_type is one of DLPack's device
+   codes (an int-sized enum in dlpack.h); device_id is 0 for host memory. */
+typedef struct pb_dl_device {
+    int32_t device_type;
+    int32_t device_id;
+} pb_dl_device;
+
+/* DLDataType: an element is `lanes` values of `bits` bits of kind `code`,
+   in the platform's byte order. bool is code PB_DL_BOOL with 8 bits. */
+typedef struct pb_dl_data_type {
+    uint8_t code;
+    uint8_t bits;
+    uint16_t lanes;
+} pb_dl_data_type;
+
+/* DLTensor: a strided view. Element [i0, ..., in] is at
+   (char *)data + byte_offset + sum(i_k * strides[k]) * (bits * lanes / 8). */
+typedef struct pb_dl_tensor {
+    /* Start of the data; NULL is allowed when the tensor has no elements. */
+    void *data;
+    pb_dl_device device;
+    /* Number of dimensions, >= 0. */
+    int32_t ndim;
+    pb_dl_data_type dtype;
+    /* ndim sizes; may be NULL only when ndim == 0. Owned by the producer. */
+    int64_t *shape;
+    /* ndim strides in ELEMENTS (not bytes), negative and zero allowed; NULL
+       means compact row-major (DLPack before 1.0 only). Owned by the producer. */
+    int64_t *strides;
+    /* Bytes from data to element [0, ..., 0]. */
+    uint64_t byte_offset;
+} pb_dl_tensor;
+
+/* DLManagedTensor: the legacy (pre-1.0, unversioned) managed tensor that
+   Python capsules named "dltensor" carry. */
+typedef struct pb_dl_managed_tensor {
+    pb_dl_tensor dl_tensor;
+    /* Private to the producer; may be NULL. */
+    void *manager_ctx;
+    /* Called once by the consumer; frees self. May be NULL. */
+    void (*deleter)(struct pb_dl_managed_tensor *self);
+} pb_dl_managed_tensor;
+
+/* DLManagedTensorVersioned: the managed tensor of DLPack 1.x (capsules named
+   "dltensor_versioned"). Everything up to and including `flags` keeps its
+   place in every future major version. */
+typedef struct pb_dl_managed_tensor_versioned {
+    pb_dl_version version;
+    /* Private to the producer; may be NULL. */
+    void *manager_ctx;
+    /* Called once by the consumer; frees self. May be NULL. */
+    void (*deleter)(struct pb_dl_managed_tensor_versioned *self);
+    /* PB_DL_FLAG_... bits; unknown bits are to be ignored. */
+    uint64_t flags;
+    pb_dl_tensor dl_tensor;
+} pb_dl_managed_tensor_versioned;
+
+/* Exports a live pb_buffer as a DLPack 1.x managed tensor over the same
+   memory (no copy): version {PB_DL_MAJOR_VERSION, PB_DL_MINOR_VERSION},
+   device CPU, the data type of view->format, strides in elements,
+   PB_DL_FLAG_READ_ONLY when view->readonly. On success *out owns the duty to
+   release `view`: its deleter frees the tensor, stores 1 into *state (when
+   not NULL, with release ordering, as pb_export_alloc does), and then calls
+   pb_release(view); the caller must not release `view` itself. On error
+   *out is untouched and so is `view`. Errors: PB_EINVAL (NULL argument),
+   any pb_validate() code, PB_EDLDTYPE (a format that is not one scalar in
+   the platform's byte order), PB_EDLSTRIDES, PB_ENOMEM. */
+int pb_dlpack_export(pb_buffer *view, int32_t *state, pb_dl_managed_tensor_versioned **out);
+
+/* As pb_dlpack_export(), as a legacy (unversioned) managed tensor. The
+   legacy struct cannot say "read-only", so a read-only view is refused
+   with PB_EREADONLY. */
+int pb_dlpack_export_legacy(pb_buffer *view, int32_t *state, pb_dl_managed_tensor **out);
+
+/* Hands a managed tensor back to its producer: calls tensor->deleter(tensor)
+   when both are not NULL. Exactly once per tensor; the struct is gone after. */
+void pb_dlpack_delete(pb_dl_managed_tensor_versioned *tensor);
+
+/* pb_dlpack_delete() for a legacy managed tensor. */
+void pb_dlpack_delete_legacy(pb_dl_managed_tensor *tensor);
+
+/* The DLPack data type of a PEP 3118 format holding one scalar ('?', 'b',
+   'B', 'h', 'H', 'i', 'I', 'l', 'L', 'q', 'Q', 'n', 'N', 'e', 'f', 'd',
+   'Zf', 'Zd', optionally after a byte-order character that means the
+   platform's order) whose size is itemsize. 0, or PB_EINVAL / PB_EDLDTYPE. */
+int pb_dlpack_data_type(const char *format, int64_t itemsize, pb_dl_data_type *out);
+
+/* sizeof of a DLPack struct named as above ("pb_dl_tensor", ...); -1 for an
+   unknown name. */
+int64_t pb_dlpack_abi_sizeof(const char *type);
+
+/* offsetof(type, field) for the DLPack structs ("pb_dl_tensor", "strides");
+   -1 for an unknown type or field. */
+int64_t pb_dlpack_abi_offsetof(const char *type, const char *field);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

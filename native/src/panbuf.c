@@ -223,54 +223,95 @@ PB_PUBLIC void pb_fill_contiguous_strides(int ndim, const int64_t *shape, int64_
 /* contiguous copies (CPython: PyBuffer_ToContiguous, PyBuffer_FromContiguous) */
 /* ------------------------------------------------------------------------ */
 
-/* The axes of a copy, outermost first, after dropping axes of length 1 and
-   merging neighbours that step through memory as one longer axis. Both
-   steps keep the sequence of element addresses unchanged, so results (also
-   for overlapping views, where the last write wins) equal CPython's
-   element-by-element loop. */
+/* The axes of a copy, outermost first, each with its byte stride in the view
+   and in the contiguous block. Axes of length 1 are dropped and neighbours
+   that step through both memories as one longer axis are merged; neither
+   changes which element goes where, nor the order of the walk. */
 typedef struct {
     int ndim;
     int64_t shape[PB_MAX_NDIM];
-    int64_t strides[PB_MAX_NDIM];
+    int64_t view_strides[PB_MAX_NDIM];
+    int64_t block_strides[PB_MAX_NDIM];
 } copy_plan;
 
-static void plan_copy(const pb_buffer *view, const int64_t *strides, char order, copy_plan *plan)
+/* Ranks axes by how far they step: |stride|, less one for negative strides
+   so that INT64_MIN does not overflow. */
+static int64_t magnitude(int64_t stride)
 {
-    plan->ndim = 0;
+    return stride < 0 ? -(stride + 1) : stride;
+}
+
+/* The walk order decides speed, and for overlapping views also the result:
+ * - from the block into the view (pb_from_contiguous) the walk follows the
+ *   block, element n after element n-1, as CPython's loop does: the block is
+ *   read sequentially, the first `count` elements are the ones written, and
+ *   where the view's elements overlap, the last write wins as in CPython;
+ * - from the view into the block (pb_to_contiguous) every block slot is
+ *   written exactly once, so any order gives the same bytes; the walk goes
+ *   through the view's memory in address order (smallest |stride| innermost),
+ *   which reads sequentially where CPython's order would read a transposed
+ *   view a stride apart. */
+static void plan_copy(const pb_buffer *view, const int64_t *view_strides, char order,
+                      int to_block, copy_plan *plan)
+{
+    int64_t block_strides[PB_MAX_NDIM];
+    pb_fill_contiguous_strides(view->ndim, view->shape, block_strides, view->itemsize, order);
+    int axes[PB_MAX_NDIM];
+    int axis_count = 0;
     for (int i = 0; i < view->ndim; i++) {
-        /* C order walks the last axis fastest, F order the first. */
+        /* block order: C walks the last axis fastest, F the first */
         int axis = order == 'F' ? view->ndim - 1 - i : i;
-        int64_t dim = view->shape[axis];
-        int64_t stride = strides[axis];
-        if (dim == 1) {
-            continue;
+        if (view->shape[axis] != 1) {
+            axes[axis_count++] = axis;
         }
+    }
+    if (to_block) {
+        /* stable insertion sort, largest |view stride| outermost */
+        for (int i = 1; i < axis_count; i++) {
+            int axis = axes[i];
+            int j = i;
+            while (j > 0 && magnitude(view_strides[axes[j - 1]]) < magnitude(view_strides[axis])) {
+                axes[j] = axes[j - 1];
+                j--;
+            }
+            axes[j] = axis;
+        }
+    }
+    plan->ndim = 0;
+    for (int i = 0; i < axis_count; i++) {
+        int axis = axes[i];
+        int64_t dim = view->shape[axis];
         if (plan->ndim > 0) {
             int outer = plan->ndim - 1;
-            int64_t span;
-            if (!__builtin_mul_overflow(stride, dim, &span) && plan->strides[outer] == span) {
+            int64_t view_span, block_span;
+            if (!__builtin_mul_overflow(view_strides[axis], dim, &view_span) &&
+                !__builtin_mul_overflow(block_strides[axis], dim, &block_span) &&
+                plan->view_strides[outer] == view_span && plan->block_strides[outer] == block_span) {
                 plan->shape[outer] *= dim; /* <= element count: no overflow */
-                plan->strides[outer] = stride;
+                plan->view_strides[outer] = view_strides[axis];
+                plan->block_strides[outer] = block_strides[axis];
                 continue;
             }
         }
         plan->shape[plan->ndim] = dim;
-        plan->strides[plan->ndim] = stride;
+        plan->view_strides[plan->ndim] = view_strides[axis];
+        plan->block_strides[plan->ndim] = block_strides[axis];
         plan->ndim++;
     }
     if (plan->ndim == 0) { /* a scalar, or every axis of length 1 */
         plan->shape[0] = 1;
-        plan->strides[0] = view->itemsize;
+        plan->view_strides[0] = view->itemsize;
+        plan->block_strides[0] = view->itemsize;
         plan->ndim = 1;
     }
 }
 
-/* Copies `count` elements between a strided run of the view and a contiguous
+/* Copies `count` elements between a strided run of the view and a strided
    run of the block. Fixed sizes let the compiler turn memcpy into a move. */
-static void copy_run(char *view_run, int64_t view_stride, char *block_run, int64_t itemsize,
-                     int64_t count, int to_block)
+static void copy_run(char *view_run, int64_t view_stride, char *block_run, int64_t block_stride,
+                     int64_t itemsize, int64_t count, int to_block)
 {
-    if (view_stride == itemsize) {
+    if (view_stride == itemsize && block_stride == itemsize) {
         size_t run_bytes = (size_t)(count * itemsize);
         if (to_block) {
             memcpy(block_run, view_run, run_bytes);
@@ -282,7 +323,7 @@ static void copy_run(char *view_run, int64_t view_stride, char *block_run, int64
 #define PB_COPY_ELEMENTS(SIZE)                                                   \
     for (int64_t i = 0; i < count; i++) {                                        \
         char *element = view_run + i * view_stride;                              \
-        char *slot = block_run + i * itemsize;                                   \
+        char *slot = block_run + i * block_stride;                               \
         if (to_block) {                                                          \
             memcpy(slot, element, SIZE);                                         \
         } else {                                                                 \
@@ -299,10 +340,11 @@ static void copy_run(char *view_run, int64_t view_stride, char *block_run, int64
 #undef PB_COPY_ELEMENTS
 }
 
-/* Copies the first `count` elements of a validated view, in `order`, to or
-   from the contiguous block. An odometer over the outer axes (no recursion,
-   no allocation); the innermost axis is copied as one run. The view offset is
-   only ever the offset of a real element, so it never overflows. */
+/* Copies elements of a validated view, in `order`, to or from the contiguous
+   block: all of them to the block, or the first `count` (in block order)
+   from it. An odometer over the outer axes (no recursion, no allocation);
+   the innermost axis is copied as one run. Both offsets are only ever those
+   of real elements, so they never overflow. */
 static void copy_elements(const pb_buffer *view, char order, char *block, int64_t count,
                           int to_block)
 {
@@ -313,23 +355,25 @@ static void copy_elements(const pb_buffer *view, char order, char *block, int64_
         strides = strides_c;
     }
     copy_plan plan;
-    plan_copy(view, strides, order, &plan);
+    plan_copy(view, strides, order, to_block, &plan);
 
     int inner = plan.ndim - 1;
     int64_t index[PB_MAX_NDIM] = {0};
     int64_t view_offset = 0;
+    int64_t block_offset = 0;
     while (count > 0) {
         int64_t run = plan.shape[inner] < count ? plan.shape[inner] : count;
-        copy_run((char *)view->buf + view_offset, plan.strides[inner], block, view->itemsize,
-                 run, to_block);
-        block += run * view->itemsize;
+        copy_run((char *)view->buf + view_offset, plan.view_strides[inner], block + block_offset,
+                 plan.block_strides[inner], view->itemsize, run, to_block);
         count -= run;
         for (int axis = inner - 1; axis >= 0 && count > 0; axis--) {
             if (++index[axis] < plan.shape[axis]) {
-                view_offset += plan.strides[axis];
+                view_offset += plan.view_strides[axis];
+                block_offset += plan.block_strides[axis];
                 break;
             }
-            view_offset -= plan.strides[axis] * (plan.shape[axis] - 1);
+            view_offset -= plan.view_strides[axis] * (plan.shape[axis] - 1);
+            block_offset -= plan.block_strides[axis] * (plan.shape[axis] - 1);
             index[axis] = 0;
         }
     }
@@ -888,6 +932,8 @@ PB_PUBLIC const char *pb_strerror(int code)
     case PB_EREADONLY: return "write to a read-only buffer";
     case PB_ESUBOFFSETS: return "suboffsets is not NULL (indirect buffers are not supported)";
     case PB_ENOMEM: return "the C allocator failed";
+    case PB_EDLSTRIDES: return "a byte stride is not a multiple of itemsize (DLPack counts strides in elements)";
+    case PB_EDLDTYPE: return "the format has no DLPack data type (one scalar in the platform's byte order)";
     default: return "unknown panbuf error code";
     }
 }

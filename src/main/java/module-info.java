@@ -9,4 +9,7 @@ module dev.panbuf {
     requires org.slf4j;
 
     exports dev.panbuf;
+    exports dev.panbuf.npy;
+    exports dev.panbuf.dlpack;
+    exports dev.panbuf.python;
 }

@@ -184,7 +184,14 @@ public final class DType {
             alignment = Math.max(alignment, f.dtype().byteAlignment());
             previous = f;
         }
-        return new DType(Kind.RECORD, byteSize, null, alignment, Collections.unmodifiableList(copy));
+        // Aligned like a C struct only when every field sits at a multiple of its own
+        // alignment and the size is a multiple of the largest; a packed record
+        // (NumPy's default, align=False) may sit at any byte, as NumPy reports.
+        boolean cLike = byteSize % alignment == 0;
+        for (Field f : copy) {
+            cLike &= f.byteOffset() % f.dtype().byteAlignment() == 0;
+        }
+        return new DType(Kind.RECORD, byteSize, null, cLike ? alignment : 1, Collections.unmodifiableList(copy));
     }
 
     /**
@@ -230,7 +237,10 @@ public final class DType {
         return byteOrder == null || byteOrder == ByteOrder.nativeOrder();
     }
 
-    /** Alignment in bytes that C gives this type (records: their largest field's). */
+    /**
+     * Alignment in bytes that C gives this type; for records, their largest
+     * field's when every field is naturally aligned (a C struct), else 1 (packed).
+     */
     public long byteAlignment() {
         return byteAlignment;
     }

@@ -190,8 +190,10 @@ class DTypeTest {
         assertEquals(8, s.byteOffset(PathElement.groupElement("y")));
         assertEquals(BIG_ENDIAN, ((ValueLayout) s.select(PathElement.groupElement("x"))).order());
         assertEquals(5, s.memberLayouts().size(), "pad 1, x, pad 3, y, pad 4");
-        assertEquals(8, d.byteAlignment(), "the largest field's alignment");
-        assertEquals(8, d.alignedLayout().byteAlignment());
+        assertEquals(1, d.byteAlignment(), "x at byte 1 makes it packed: it may sit at any byte");
+        DType cStruct = DType.record(List.of(field("y", DType.FLOAT64, 8), field("x", be32, 4)), 16);
+        assertEquals(8, cStruct.byteAlignment(), "every field naturally aligned: the largest field's alignment");
+        assertEquals(8, cStruct.alignedLayout().byteAlignment());
         assertNull(d.byteOrder());
         assertTrue(d.isRecord());
         assertEquals(RECORD, d.kind());

@@ -88,6 +88,7 @@ final class Demo {
         } catch (IllegalStateException e) {
             out.println("   m.getFloat(0, 0) threw IllegalStateException: " + e.getMessage());
         }
+        pythonSection(out);
         out.println();
         out.println("Done: one block of memory, typed views in Java, the same bytes in C, and no way to touch it after it is freed.");
         return 0;
@@ -100,5 +101,62 @@ final class Demo {
 
     private static String indent(String text) {
         return "   " + text.replace("\n", "\n   ");
+    }
+
+    /** Step 8: the same memory seen by NumPy inside this process (skipped without libpython or NumPy). */
+    private static void pythonSection(PrintStream out) {
+        step(out, 8, "NumPy in this very process (libpython through FFM): the same bytes, the same rules");
+        if (!dev.panbuf.python.Python.isAvailable()) {
+            out.println("   skipped: " + dev.panbuf.python.Python.unavailableReason().orElse("libpython is not available"));
+            return;
+        }
+        BufferArena arena = BufferArena.ofConfined();
+        try (dev.panbuf.python.PyScope py = dev.panbuf.python.Python.get().newScope()) {
+            py.exec("import numpy as np");
+            NdArray m = NdArray.allocate(arena, DType.INT32, 4, 5);
+            for (long i = 0; i < 20; i++) {
+                m.setInt((int) i, i / 5, i % 5);
+            }
+            py.putMemoryView("mv", m);
+            py.exec("a = np.frombuffer(mv, dtype=np.int32).reshape(4, 5); a[0, 0] = 100");
+            out.println("   np.frombuffer over Java memory: Python's address 0x" + Long.toHexString((Long) py.eval(
+                    "a.__array_interface__['data'][0]")) + ", Java's 0x" + Long.toHexString(m.address())
+                    + "; Python wrote a[0, 0] = 100, Java reads " + m.getInt(0, 0));
+            NdArray s = NdArray.asStrided(m, 4, new long[] {3, 3}, new long[] {20, 4});
+            py.exec("s = np.lib.stride_tricks.as_strided(a[0, 1:], shape=(3, 3), strides=(20, 4))");
+            out.println("   as_strided both sides: Java " + java.util.Arrays.toString(s.toIntArray()) + ", NumPy "
+                    + py.eval("s.ravel().tolist()"));
+            py.putNumpy("r", m.asReadOnly());
+            try {
+                py.exec("r[0, 0] = 1");
+            } catch (dev.panbuf.python.PythonException e) {
+                out.println("   a read-only view in NumPy: r[0, 0] = 1 -> " + e.getMessage());
+            }
+            py.exec("ba = bytearray(b'shared')");
+            NdArray held = py.buffer("ba", arena);
+            try {
+                py.exec("ba.append(33)");
+            } catch (dev.panbuf.python.PythonException e) {
+                out.println("   a bytearray Java holds (" + held.elementCount() + " bytes): ba.append(33) -> " + e.getMessage());
+            }
+            try {
+                arena.close();
+            } catch (LiveExportsException e) {
+                out.println("   arena.close() while NumPy holds views: LiveExportsException (" + e.liveExports()
+                        + " live exports; nothing freed)");
+            }
+            py.putNumpy("t", m.transpose());
+            py.putNumpy("g", m.get("1:, ::2"));
+            py.putNumpy("c", m.copy(dev.panbuf.Order.C, arena));
+            out.println("   the conversion table from Python's side: np.shares_memory(a, transpose) = "
+                    + py.eval("np.shares_memory(a, t)") + ", (a, slice) = " + py.eval("np.shares_memory(a, g)")
+                    + ", (a, copy) = " + py.eval("np.shares_memory(a, c)"));
+            py.exec("del mv, a, s, r, t, g, c, ba; import gc; gc.collect()");
+        } finally {
+            if (!arena.isClosed()) {
+                arena.close();   // Python let go: nothing is exported any more
+            }
+        }
+        out.println("   after Python let go, the arena closed: every view and buffer was released");
     }
 }

@@ -30,6 +30,7 @@ public final class Main {
         try {
             return switch (args[0]) {
                 case "demo" -> Demo.run(rest, out);
+                case "inspect" -> Inspect.run(rest, out, err);
                 default -> {
                     err.println("panbuf: unknown command '" + args[0] + "'");
                     usage(err);

@@ -3,6 +3,8 @@ package dev.panbuf.shim;
 import dev.panbuf.shim.bindings.panbuf_h;
 import dev.panbuf.shim.bindings.pb_buffer;
 
+import org.slf4j.LoggerFactory;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -106,9 +108,29 @@ public final class Shim {
         MAGIC_HANDLE.setRelease(pb, pb_buffer.magic$offset(), MAGIC_LIVE);
     }
 
-    /** {@code pb_release}: releases once; later calls on a still-allocated struct do nothing. */
+    /**
+     * {@code pb_release}: releases once; later calls on a still-allocated struct do nothing.
+     *
+     * <p>When the release callback is one of panbuf's own upcalls (a struct made by
+     * {@link #newStruct}) and its Java code throws, the exception cannot cross C
+     * (it would kill the JVM): the upcall catches it and it is rethrown here,
+     * after {@code pb_release} has returned.
+     *
+     * @throws IllegalStateException wrapping what a Java release callback threw
+     *         (an {@link Error} is rethrown as it is); the buffer is released all the same
+     */
     public static void release(MemorySegment pb) {
-        panbuf_h.pb_release(pb);
+        ReleaseCallbacks.Frame frame = ReleaseCallbacks.enter();
+        try {
+            panbuf_h.pb_release(pb);
+        } finally {
+            ReleaseCallbacks.exit(frame, pb.address());
+        }
+    }
+
+    /** {@code pb_export_discard}: frees a block from {@link #newExport} that was never made live. */
+    public static void discard(MemorySegment pb) {
+        panbuf_h.pb_export_discard(pb);
     }
 
     /** The address of {@code pb_release}, for C code that wants a release function pointer. */
@@ -170,6 +192,50 @@ public final class Shim {
         return pb_buffer.magic(pb);
     }
 
+    /**
+     * The struct's own fields, pointers as addresses and nothing dereferenced:
+     * safe to read from any struct-sized memory, valid or not (for the messages
+     * of a struct that {@link #validate} refused).
+     */
+    public record RawFields(long buf, long len, long itemSize, int readOnly, int ndim, long format, long shape,
+                            long strides, long suboffsets, int magic, int abiVersion, long base, long baseLen) {}
+
+    /** Reads {@link RawFields} without following any pointer. */
+    public static RawFields readRaw(MemorySegment pb) {
+        return new RawFields(pb_buffer.buf(pb).address(), pb_buffer.len(pb), pb_buffer.itemsize(pb), pb_buffer.readonly(pb),
+                pb_buffer.ndim(pb), pb_buffer.format(pb).address(), pb_buffer.shape(pb).address(),
+                pb_buffer.strides(pb).address(), pb_buffer.suboffsets(pb).address(), pb_buffer.magic(pb),
+                pb_buffer.abi_version(pb), pb_buffer.base(pb).address(), pb_buffer.base_len(pb));
+    }
+
+    /** {@code count} int64 values at {@code address} (the caller knows they are readable). */
+    public static long[] readLongs(long address, int count) {
+        long[] out = new long[count];
+        if (count > 0) {
+            MemorySegment.copy(MemorySegment.ofAddress(address).reinterpret(8L * count), ValueLayout.JAVA_LONG, 0, out, 0, count);
+        }
+        return out;
+    }
+
+    /**
+     * The NUL-terminated string at {@code address}, cut after {@code maxChars}
+     * (with "..."), for messages; the caller knows it is readable up to its NUL.
+     */
+    public static String readCString(long address, int maxChars) {
+        MemorySegment chars = MemorySegment.ofAddress(address).reinterpret(Long.MAX_VALUE);
+        StringBuilder sb = new StringBuilder();
+        for (long i = 0; ; i++) {
+            byte b = chars.get(ValueLayout.JAVA_BYTE, i);
+            if (b == 0) {
+                return sb.toString();
+            }
+            if (i == maxChars) {
+                return sb.append("...").toString();
+            }
+            sb.append(b >= 0x20 && b < 0x7f ? (char) b : '?');
+        }
+    }
+
     // ------------------------------------------------------------ C helpers, for tests and tools
 
     /** {@code pb_is_contiguous}. */
@@ -194,17 +260,93 @@ public final class Shim {
         }
     }
 
+    /** {@code pb_size_from_format} of the NUL-terminated string at {@code address} (not copied). */
+    public static long sizeFromFormatAt(long address) {
+        return panbuf_h.pb_size_from_format(MemorySegment.ofAddress(address));
+    }
+
     /**
      * A {@code pb_buffer} struct allocated in {@code arena} whose {@code release}
      * field calls {@code onRelease} (an upcall), for tests and for Java code that
-     * plays the producer.
+     * plays the producer. The struct and the upcall stub live as long as
+     * {@code arena}: release the buffer before closing it.
+     *
+     * <p>Nothing {@code onRelease} throws escapes into C (an exception leaving an
+     * upcall terminates the JVM): when the release was started by
+     * {@link #release} on this thread, {@link #release} rethrows it; when C
+     * released the buffer on its own, it is logged (logger {@code dev.panbuf.shim},
+     * ERROR) and dropped.
      */
     public static MemorySegment newStruct(Arena arena, Consumer<MemorySegment> onRelease) {
         MemorySegment pb = pb_buffer.allocate(arena);
         if (onRelease != null) {
-            pb_buffer.release(pb, pb_buffer.release.allocate(onRelease::accept, arena));
+            pb_buffer.release(pb, pb_buffer.release.allocate(self -> ReleaseCallbacks.run(onRelease, self), arena));
         }
         return pb;
+    }
+
+    /**
+     * Keeps the Java code of release upcalls from throwing into C, and hands
+     * what it threw to the {@link #release} call that started the release.
+     */
+    private static final class ReleaseCallbacks {
+        /** One {@link #release} in progress on this thread; releases nest when a callback releases another buffer. */
+        static final class Frame {
+            final Frame outer;
+            Throwable failure;
+
+            Frame(Frame outer) {
+                this.outer = outer;
+            }
+        }
+
+        private static final ThreadLocal<Frame> CURRENT = new ThreadLocal<>();
+
+        static Frame enter() {
+            Frame f = new Frame(CURRENT.get());
+            CURRENT.set(f);
+            return f;
+        }
+
+        static void exit(Frame f, long address) {
+            if (f.outer == null) {
+                CURRENT.remove();
+            } else {
+                CURRENT.set(f.outer);
+            }
+            Throwable t = f.failure;
+            if (t == null) {
+                return;
+            }
+            if (t instanceof Error e) {
+                throw e;
+            }
+            throw new IllegalStateException("the release callback of the pb_buffer at 0x" + Long.toHexString(address)
+                    + " threw " + t + "; the buffer is released all the same", t);
+        }
+
+        /** Runs in the upcall: must not throw. */
+        static void run(Consumer<MemorySegment> onRelease, MemorySegment self) {
+            try {
+                onRelease.accept(self);
+            } catch (Throwable t) {
+                Frame f = CURRENT.get();
+                if (f != null) {
+                    if (f.failure == null) {
+                        f.failure = t;
+                    } else {
+                        f.failure.addSuppressed(t);
+                    }
+                    return;
+                }
+                try {
+                    LoggerFactory.getLogger("dev.panbuf.shim").error("the release callback of the pb_buffer at 0x{} threw;"
+                            + " C released the buffer, so the exception is dropped here", Long.toHexString(self.address()), t);
+                } catch (Throwable ignored) {
+                    // nothing may leave an upcall, not even a failing logger
+                }
+            }
+        }
     }
 
     /** Writes the fields of a struct made by {@link #newStruct}; {@code magic} as given. */

@@ -50,6 +50,123 @@ public class panbuf_h extends panbuf_h$shared {
     public static int PB_OK() {
         return PB_OK;
     }
+    private static final int PB_DL_MAJOR_VERSION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_MAJOR_VERSION 1
+     * }
+     */
+    public static int PB_DL_MAJOR_VERSION() {
+        return PB_DL_MAJOR_VERSION;
+    }
+    private static final int PB_DL_MINOR_VERSION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_MINOR_VERSION 1
+     * }
+     */
+    public static int PB_DL_MINOR_VERSION() {
+        return PB_DL_MINOR_VERSION;
+    }
+    private static final int PB_DL_CPU = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_CPU 1
+     * }
+     */
+    public static int PB_DL_CPU() {
+        return PB_DL_CPU;
+    }
+    private static final int PB_DL_CUDA_HOST = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_CUDA_HOST 3
+     * }
+     */
+    public static int PB_DL_CUDA_HOST() {
+        return PB_DL_CUDA_HOST;
+    }
+    private static final int PB_DL_ROCM_HOST = (int)11L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_ROCM_HOST 11
+     * }
+     */
+    public static int PB_DL_ROCM_HOST() {
+        return PB_DL_ROCM_HOST;
+    }
+    private static final int PB_DL_CUDA_MANAGED = (int)13L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_CUDA_MANAGED 13
+     * }
+     */
+    public static int PB_DL_CUDA_MANAGED() {
+        return PB_DL_CUDA_MANAGED;
+    }
+    private static final int PB_DL_INT = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_INT 0
+     * }
+     */
+    public static int PB_DL_INT() {
+        return PB_DL_INT;
+    }
+    private static final int PB_DL_UINT = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_UINT 1
+     * }
+     */
+    public static int PB_DL_UINT() {
+        return PB_DL_UINT;
+    }
+    private static final int PB_DL_FLOAT = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_FLOAT 2
+     * }
+     */
+    public static int PB_DL_FLOAT() {
+        return PB_DL_FLOAT;
+    }
+    private static final int PB_DL_OPAQUE_HANDLE = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_OPAQUE_HANDLE 3
+     * }
+     */
+    public static int PB_DL_OPAQUE_HANDLE() {
+        return PB_DL_OPAQUE_HANDLE;
+    }
+    private static final int PB_DL_BFLOAT = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_BFLOAT 4
+     * }
+     */
+    public static int PB_DL_BFLOAT() {
+        return PB_DL_BFLOAT;
+    }
+    private static final int PB_DL_COMPLEX = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_COMPLEX 5
+     * }
+     */
+    public static int PB_DL_COMPLEX() {
+        return PB_DL_COMPLEX;
+    }
+    private static final int PB_DL_BOOL = (int)6L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_BOOL 6
+     * }
+     */
+    public static int PB_DL_BOOL() {
+        return PB_DL_BOOL;
+    }
 
     private static class pb_is_contiguous {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -839,6 +956,431 @@ public class panbuf_h extends panbuf_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class pb_dlpack_export {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_export");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export(pb_buffer *view, int32_t *state, pb_dl_managed_tensor_versioned **out)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_export$descriptor() {
+        return pb_dlpack_export.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export(pb_buffer *view, int32_t *state, pb_dl_managed_tensor_versioned **out)
+     * }
+     */
+    public static MethodHandle pb_dlpack_export$handle() {
+        return pb_dlpack_export.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export(pb_buffer *view, int32_t *state, pb_dl_managed_tensor_versioned **out)
+     * }
+     */
+    public static MemorySegment pb_dlpack_export$address() {
+        return pb_dlpack_export.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_dlpack_export(pb_buffer *view, int32_t *state, pb_dl_managed_tensor_versioned **out)
+     * }
+     */
+    public static int pb_dlpack_export(MemorySegment view, MemorySegment state, MemorySegment out) {
+        var mh$ = pb_dlpack_export.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_export", view, state, out);
+            }
+            return (int)mh$.invokeExact(view, state, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_export_legacy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_export_legacy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export_legacy(pb_buffer *view, int32_t *state, pb_dl_managed_tensor **out)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_export_legacy$descriptor() {
+        return pb_dlpack_export_legacy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export_legacy(pb_buffer *view, int32_t *state, pb_dl_managed_tensor **out)
+     * }
+     */
+    public static MethodHandle pb_dlpack_export_legacy$handle() {
+        return pb_dlpack_export_legacy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_dlpack_export_legacy(pb_buffer *view, int32_t *state, pb_dl_managed_tensor **out)
+     * }
+     */
+    public static MemorySegment pb_dlpack_export_legacy$address() {
+        return pb_dlpack_export_legacy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_dlpack_export_legacy(pb_buffer *view, int32_t *state, pb_dl_managed_tensor **out)
+     * }
+     */
+    public static int pb_dlpack_export_legacy(MemorySegment view, MemorySegment state, MemorySegment out) {
+        var mh$ = pb_dlpack_export_legacy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_export_legacy", view, state, out);
+            }
+            return (int)mh$.invokeExact(view, state, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_delete {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_delete");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete(pb_dl_managed_tensor_versioned *tensor)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_delete$descriptor() {
+        return pb_dlpack_delete.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete(pb_dl_managed_tensor_versioned *tensor)
+     * }
+     */
+    public static MethodHandle pb_dlpack_delete$handle() {
+        return pb_dlpack_delete.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete(pb_dl_managed_tensor_versioned *tensor)
+     * }
+     */
+    public static MemorySegment pb_dlpack_delete$address() {
+        return pb_dlpack_delete.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_dlpack_delete(pb_dl_managed_tensor_versioned *tensor)
+     * }
+     */
+    public static void pb_dlpack_delete(MemorySegment tensor) {
+        var mh$ = pb_dlpack_delete.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_delete", tensor);
+            }
+            mh$.invokeExact(tensor);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_delete_legacy {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_delete_legacy");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete_legacy(pb_dl_managed_tensor *tensor)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_delete_legacy$descriptor() {
+        return pb_dlpack_delete_legacy.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete_legacy(pb_dl_managed_tensor *tensor)
+     * }
+     */
+    public static MethodHandle pb_dlpack_delete_legacy$handle() {
+        return pb_dlpack_delete_legacy.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_dlpack_delete_legacy(pb_dl_managed_tensor *tensor)
+     * }
+     */
+    public static MemorySegment pb_dlpack_delete_legacy$address() {
+        return pb_dlpack_delete_legacy.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_dlpack_delete_legacy(pb_dl_managed_tensor *tensor)
+     * }
+     */
+    public static void pb_dlpack_delete_legacy(MemorySegment tensor) {
+        var mh$ = pb_dlpack_delete_legacy.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_delete_legacy", tensor);
+            }
+            mh$.invokeExact(tensor);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_data_type {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_data_type");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_dlpack_data_type(const char *format, int64_t itemsize, pb_dl_data_type *out)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_data_type$descriptor() {
+        return pb_dlpack_data_type.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_dlpack_data_type(const char *format, int64_t itemsize, pb_dl_data_type *out)
+     * }
+     */
+    public static MethodHandle pb_dlpack_data_type$handle() {
+        return pb_dlpack_data_type.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_dlpack_data_type(const char *format, int64_t itemsize, pb_dl_data_type *out)
+     * }
+     */
+    public static MemorySegment pb_dlpack_data_type$address() {
+        return pb_dlpack_data_type.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_dlpack_data_type(const char *format, int64_t itemsize, pb_dl_data_type *out)
+     * }
+     */
+    public static int pb_dlpack_data_type(MemorySegment format, long itemsize, MemorySegment out) {
+        var mh$ = pb_dlpack_data_type.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_data_type", format, itemsize, out);
+            }
+            return (int)mh$.invokeExact(format, itemsize, out);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_abi_sizeof {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_abi_sizeof");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_sizeof(const char *type)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_abi_sizeof$descriptor() {
+        return pb_dlpack_abi_sizeof.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_sizeof(const char *type)
+     * }
+     */
+    public static MethodHandle pb_dlpack_abi_sizeof$handle() {
+        return pb_dlpack_abi_sizeof.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_sizeof(const char *type)
+     * }
+     */
+    public static MemorySegment pb_dlpack_abi_sizeof$address() {
+        return pb_dlpack_abi_sizeof.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_sizeof(const char *type)
+     * }
+     */
+    public static long pb_dlpack_abi_sizeof(MemorySegment type) {
+        var mh$ = pb_dlpack_abi_sizeof.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_abi_sizeof", type);
+            }
+            return (long)mh$.invokeExact(type);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_dlpack_abi_offsetof {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_dlpack_abi_offsetof");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static FunctionDescriptor pb_dlpack_abi_offsetof$descriptor() {
+        return pb_dlpack_abi_offsetof.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static MethodHandle pb_dlpack_abi_offsetof$handle() {
+        return pb_dlpack_abi_offsetof.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static MemorySegment pb_dlpack_abi_offsetof$address() {
+        return pb_dlpack_abi_offsetof.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pb_dlpack_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static long pb_dlpack_abi_offsetof(MemorySegment type, MemorySegment field) {
+        var mh$ = pb_dlpack_abi_offsetof.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_dlpack_abi_offsetof", type, field);
+            }
+            return (long)mh$.invokeExact(type, field);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int PB_MAGIC_LIVE = (int)1346524486L;
     /**
      * {@snippet lang=c :
@@ -991,6 +1533,51 @@ public class panbuf_h extends panbuf_h$shared {
      */
     public static int PB_ENOMEM() {
         return PB_ENOMEM;
+    }
+    private static final int PB_DL_FLAG_READ_ONLY = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_FLAG_READ_ONLY 1
+     * }
+     */
+    public static int PB_DL_FLAG_READ_ONLY() {
+        return PB_DL_FLAG_READ_ONLY;
+    }
+    private static final int PB_DL_FLAG_IS_COPIED = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_FLAG_IS_COPIED 2
+     * }
+     */
+    public static int PB_DL_FLAG_IS_COPIED() {
+        return PB_DL_FLAG_IS_COPIED;
+    }
+    private static final int PB_DL_FLAG_SUBBYTE_PADDED = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_DL_FLAG_SUBBYTE_PADDED 4
+     * }
+     */
+    public static int PB_DL_FLAG_SUBBYTE_PADDED() {
+        return PB_DL_FLAG_SUBBYTE_PADDED;
+    }
+    private static final int PB_EDLSTRIDES = (int)-32L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EDLSTRIDES -32
+     * }
+     */
+    public static int PB_EDLSTRIDES() {
+        return PB_EDLSTRIDES;
+    }
+    private static final int PB_EDLDTYPE = (int)-33L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EDLDTYPE -33
+     * }
+     */
+    public static int PB_EDLDTYPE() {
+        return PB_EDLDTYPE;
     }
 }
 
