@@ -29,6 +29,11 @@ final class ArrayPrinter {
             return render(a);
         } catch (WrongThreadException e) {
             return a.describe() + " (memory owned by another thread)";
+        } catch (IllegalStateException e) {
+            if (a.segment.scope().isAlive()) {
+                throw e;
+            }
+            return a.describe() + " (memory closed)";   // another thread closed it while printing
         }
     }
 
@@ -36,7 +41,11 @@ final class ArrayPrinter {
         boolean summarize = a.elementCount() > THRESHOLD;
         long[] shape = a.shapeRef();
         List<long[]> shown = new ArrayList<>();
-        collect(shape, new long[shape.length], 0, summarize, shown);
+        // An empty array shows no element: walking its other axes would build index arrays as long
+        // as those axes (shape (0, 2^32) threw ArrayIndexOutOfBoundsException; (0, 2^30) ran out of heap).
+        if (a.elementCount() > 0) {
+            collect(shape, new long[shape.length], 0, summarize, shown);
+        }
         List<String> texts = new ArrayList<>(shown.size());
         Formatter fmt = Formatter.of(a, shown);
         for (long[] idx : shown) {

@@ -222,7 +222,7 @@ public final class BufferArena implements Arena {
             }
             try {
                 inner.close();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | Error e) {   // a cleanup action may throw an Error too
                 if (inner.scope().isAlive()) {
                     throw e;   // e.g. a downcall holds the memory: still open, nothing freed
                 }

@@ -48,6 +48,15 @@ public final class Export implements AutoCloseable {
     private static final AtomicLong IDS = new AtomicLong();
     /** Every export not yet known to be released: keeps its memory reachable while C may use it. */
     private static final Set<Record> LIVE = ConcurrentHashMap.newKeySet();
+    /**
+     * {@link #LIVE}'s size at which the next export first retires what C
+     * released. C's releases are only seen when Java looks; without this, a
+     * program that hands exports of global or automatic memory to C (no arena
+     * close ever looks) would keep every released record, its view (and so its
+     * memory) and its state cell forever. Doubling keeps the cost amortized O(1).
+     */
+    private static final int MIN_POLL_SIZE = 64;
+    private static final AtomicInteger POLL_AT = new AtomicInteger(MIN_POLL_SIZE);
 
     private final Record record;
 
@@ -63,6 +72,7 @@ public final class Export implements AutoCloseable {
                     + " (copy(Order.C, arena)), or pass it to one short C call with CriticalCall");
         }
         Copier.checkReadable(view);
+        retireReleasedWhenMany();
         Pinner pinner = Pinner.of(segment);
         Shim.ensureLoaded();
         long id = IDS.incrementAndGet();
@@ -72,19 +82,32 @@ public final class Export implements AutoCloseable {
         if (pinner != null) {
             pinner.pin(record);   // throws, pinning nothing, when the arena is closing or closed
         }
+        MemorySegment cell = null;
+        MemorySegment struct = null;
+        boolean listed = false;
         try {
-            record.cell = Cells.take();
-            record.struct = Shim.newExport(segment, view.byteOffset, view.byteSize(), view.dtype.byteSize(), readOnly,
-                    view.shapeRef(), view.stridesRef(), view.dtype.format(), 0, segment.byteSize(), record.cell);
+            cell = Cells.take();
+            record.cell = cell;
+            struct = Shim.newExport(segment, view.byteOffset, view.byteSize(), view.dtype.byteSize(), readOnly,
+                    view.shapeRef(), view.stridesRef(), view.dtype.format(), 0, segment.byteSize(), cell);
+            record.struct = struct;
             record.pinner = pinner;
             LIVE.add(record);
+            listed = true;
             Accounting.LIVE_EXPORTS.incrementAndGet();
-            Shim.publish(record.struct);
+            Shim.publish(struct);
         } catch (RuntimeException | Error e) {
-            if (record.cell != null && record.struct == null) {
-                Cells.giveBack(record.cell);
+            // Full rollback: the struct never became live, so no C code can hold it.
+            if (listed) {
+                LIVE.remove(record);
+                Accounting.LIVE_EXPORTS.decrementAndGet();
             }
-            if (pinner != null && record.struct == null) {
+            if (struct != null) {
+                Shim.discard(struct);
+            }
+            record.cell = null;
+            Cells.giveBack(cell);
+            if (pinner != null) {
                 pinner.unpin(record);
             }
             throw e;
@@ -129,7 +152,9 @@ public final class Export implements AutoCloseable {
      * @throws IllegalStateException when the export is already released or handed off
      */
     public MemorySegment handOff() {
-        if (!record.state.compareAndSet(Record.JAVA_OWNED, Record.HANDED_OFF)) {
+        // C may have released a Java-owned export already (allowed); its struct is freed then.
+        if (record.nativeReleased() || !record.state.compareAndSet(Record.JAVA_OWNED, Record.HANDED_OFF)) {
+            record.pollNativeRelease();
             throw new IllegalStateException(record.description + " is already " + record.stateName());
         }
         return record.struct;
@@ -155,6 +180,18 @@ public final class Export implements AutoCloseable {
     static int liveCount() {
         pollAll();
         return LIVE.size();
+    }
+
+    /** {@link #pollAll()} once {@link #LIVE} has doubled since the last look (one thread at a time). */
+    private static void retireReleasedWhenMany() {
+        int at = POLL_AT.get();
+        if (LIVE.size() >= at && POLL_AT.compareAndSet(at, Integer.MAX_VALUE)) {
+            try {
+                pollAll();
+            } finally {
+                POLL_AT.set(Math.max(MIN_POLL_SIZE, 2 * LIVE.size()));
+            }
+        }
     }
 
     /** Retires every export C has released since the last look. */
@@ -267,6 +304,10 @@ public final class Export implements AutoCloseable {
             BufferArena arena = BufferArena.owning(segment);
             if (arena != null) {
                 return arena.pins();
+            }
+            if (!segment.scope().isAlive()) {
+                // closed after the caller's check: a BufferArena leaves the registry once closed
+                throw new IllegalStateException("Already closed: cannot export memory of a closed arena");
             }
             String kind = segment.scope().getClass().getSimpleName();
             // The JDK does not say which kind of arena a scope belongs to; these

@@ -29,6 +29,7 @@ import java.util.Objects;
 public final class GrowableBuffer implements AutoCloseable {
 
     private final boolean shared;
+    private final Thread owner;     // null when shared
     private final long budgetBytes;
     private final Object lock = new Object();
     private BufferArena arena;
@@ -40,7 +41,15 @@ public final class GrowableBuffer implements AutoCloseable {
         if (initialCapacity < 0) {
             throw new IllegalArgumentException("initial capacity must be >= 0 bytes, got " + initialCapacity);
         }
+        if (budgetBytes < 0) {
+            throw new IllegalArgumentException("budget must be >= 0 bytes, got " + budgetBytes);
+        }
+        if (initialCapacity > budgetBytes) {
+            throw new BudgetExceededException("initial capacity of " + initialCapacity + " bytes exceeds the GrowableBuffer's"
+                    + " budget of " + budgetBytes + " bytes");
+        }
         this.shared = shared;
+        this.owner = shared ? null : Thread.currentThread();
         this.budgetBytes = budgetBytes;
         this.arena = newArena();
         this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
@@ -199,7 +208,12 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
+    /** Thread first, then state, as FFM checks a confined segment. */
     private void checkOpen(String what) {
+        if (owner != null && Thread.currentThread() != owner) {
+            throw new WrongThreadException("Attempted access outside owning thread: GrowableBuffer." + what + " of a buffer"
+                    + " confined to " + owner + ", called from " + Thread.currentThread());
+        }
         if (closed) {
             throw new IllegalStateException("Already closed: GrowableBuffer." + what + " after close()");
         }
