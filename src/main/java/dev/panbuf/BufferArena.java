@@ -151,10 +151,23 @@ public final class BufferArena implements Arena {
                 throw new IllegalStateException("Already closed: " + state.name + " cannot allocate " + byteSize + " bytes");
             }
             if (byteSize > budgetBytes - state.allocatedBytes) {
-                throw new BudgetExceededException("allocating " + byteSize + " bytes in " + state.name + " would exceed its budget of "
-                        + budgetBytes + " bytes (" + state.allocatedBytes + " already allocated)");
+                // Without a budget only sizes near Long.MAX_VALUE get here: say so rather than name a budget nobody set.
+                throw new BudgetExceededException("allocating " + byteSize + " bytes in " + state.name + (budgetBytes == Long.MAX_VALUE
+                        ? " would take it past the most bytes an arena can count (" + Long.MAX_VALUE + ")"
+                        : " would exceed its budget of " + budgetBytes + " bytes") + " (" + state.allocatedBytes + " already allocated)");
             }
-            MemorySegment segment = inner.allocate(byteSize, byteAlignment);
+            MemorySegment segment;
+            try {
+                segment = inner.allocate(byteSize, byteAlignment);
+            } catch (OutOfMemoryError e) {
+                // The JDK says only "Unable to allocate N bytes" (N including alignment): name the request and the arena.
+                OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to " + byteAlignment
+                        + ") in " + state.name + ", which holds " + state.allocatedBytes + " bytes: the system has no memory"
+                        + " for it (" + e.getMessage() + "); nothing was allocated. A budget (BufferArena.builder()"
+                        + ".budgetBytes) refuses such sizes up front");
+                named.initCause(e);
+                throw named;
+            }
             state.allocatedBytes += byteSize;
             Accounting.ARENA_BYTES.addAndGet(byteSize);
             return segment;

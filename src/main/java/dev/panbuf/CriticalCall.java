@@ -46,6 +46,12 @@ public final class CriticalCall {
      */
     public static MemorySegment dataOf(NdArray view) {
         Objects.requireNonNull(view, "view");
+        if (view.ndim == 1 && view.s0 >= 0) {
+            // The common case, without the general n-d reach: it cannot overflow,
+            // the view's geometry was proved to fit its segment when it was made.
+            long bytes = view.d0 == 0 ? 0 : (view.d0 - 1) * view.s0 + view.dtype.byteSize();
+            return view.segment.asSlice(view.byteOffset, bytes);
+        }
         long[] r = Geometry.reach(view.byteOffset, view.shapeRef(), view.stridesRef(), view.dtype.byteSize());
         if (r != null && r[0] < view.byteOffset) {
             throw new IllegalArgumentException("view has negative strides " + Errors.shape(view.stridesRef())

@@ -97,6 +97,7 @@ public final class DType {
     private final List<Field> fields;    // empty unless RECORD
     final int access;
     private final MemoryLayout layout;
+    private String format;               // format(), computed once: every export needs it
 
     private DType(Kind kind, long byteSize, ByteOrder byteOrder, long byteAlignment, List<Field> fields) {
         this.kind = kind;
@@ -302,7 +303,12 @@ public final class DType {
 
     /** The PEP 3118 struct string NumPy's buffer export gives this dtype ({@code memoryview(a).format}). */
     public String format() {
-        return StructFormat.format(this);
+        String f = format;
+        if (f == null) {
+            f = StructFormat.format(this);
+            format = f;   // a racy cache of an immutable String, as String.hash is
+        }
+        return f;
     }
 
     /**

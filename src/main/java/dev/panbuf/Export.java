@@ -76,9 +76,7 @@ public final class Export implements AutoCloseable {
         Pinner pinner = Pinner.of(segment);
         Shim.ensureLoaded();
         long id = IDS.incrementAndGet();
-        String description = "export #" + id + " of " + view.dtype + " " + Errors.shape(view.shapeRef()) + " at 0x"
-                + Long.toHexString(segment.address() + view.byteOffset);
-        Record record = new Record(id, view, readOnly, description, LeakDetector.creationSite());
+        Record record = new Record(id, view, readOnly, LeakDetector.creationSite());
         if (pinner != null) {
             pinner.pin(record);   // throws, pinning nothing, when the arena is closing or closed
         }
@@ -155,7 +153,7 @@ public final class Export implements AutoCloseable {
         // C may have released a Java-owned export already (allowed); its struct is freed then.
         if (record.nativeReleased() || !record.state.compareAndSet(Record.JAVA_OWNED, Record.HANDED_OFF)) {
             record.pollNativeRelease();
-            throw new IllegalStateException(record.description + " is already " + record.stateName());
+            throw new IllegalStateException(record.description() + " is already " + record.stateName());
         }
         return record.struct;
     }
@@ -171,7 +169,7 @@ public final class Export implements AutoCloseable {
 
     @Override
     public String toString() {
-        return record.description + " (" + record.stateName() + ")";
+        return record.description() + " (" + record.stateName() + ")";
     }
 
     // ----------------------------------------------------------------- internals
@@ -208,7 +206,6 @@ public final class Export implements AutoCloseable {
 
         final long id;
         final NdArray view;           // keeps the memory (and an automatic arena) reachable
-        final String description;
         final Throwable site;         // creation site when leak tracking records it, else null
         final boolean readOnly;
         final AtomicInteger state = new AtomicInteger(JAVA_OWNED);
@@ -217,12 +214,24 @@ public final class Export implements AutoCloseable {
         volatile Pinner pinner;
         private final java.util.concurrent.atomic.AtomicBoolean retired = new java.util.concurrent.atomic.AtomicBoolean();
 
-        Record(long id, NdArray view, boolean readOnly, String description, Throwable site) {
+        Record(long id, NdArray view, boolean readOnly, Throwable site) {
             this.id = id;
             this.readOnly = readOnly;
             this.view = view;
-            this.description = description;
             this.site = site;
+        }
+
+        /** {@code export #7 of <f4 (3, 4) at 0x7f...}: built when a message needs it, not for every export. */
+        String description() {
+            return "export #" + id + " of " + view.dtype + " " + Errors.shape(view.shapeRef()) + " at 0x"
+                    + Long.toHexString(view.segment.address() + view.byteOffset);
+        }
+
+        // Records live in hash sets (the live set, each arena's pins): hash the unique
+        // id instead of making every export pay for an identity hash code.
+        @Override
+        public int hashCode() {
+            return Long.hashCode(id);
         }
 
         boolean readOnly() {
@@ -247,7 +256,7 @@ public final class Export implements AutoCloseable {
 
         void checkNotReleased(String what) {
             if (released()) {
-                throw new IllegalStateException(what + ": " + description + " is already released");
+                throw new IllegalStateException(what + ": " + description() + " is already released");
             }
         }
 
@@ -286,7 +295,7 @@ public final class Export implements AutoCloseable {
         }
 
         String describe() {
-            return description + (site == null ? "" : ", created at " + LeakDetector.firstUserFrame(site));
+            return description() + (site == null ? "" : ", created at " + LeakDetector.firstUserFrame(site));
         }
     }
 

@@ -69,7 +69,7 @@ final class LeakDetector {
         }
         CLEANER.register(handle, () -> {
             if (record.state.get() == Export.Record.JAVA_OWNED && !record.nativeReleased()) {
-                report(record.description + " was never released (Export.close() or pb_release) before its handle"
+                report(record.description() + " was never released (Export.close() or pb_release) before its handle"
                         + " became unreachable; its memory stays pinned", record.site);
             }
         });

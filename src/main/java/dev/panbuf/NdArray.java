@@ -70,7 +70,7 @@ public final class NdArray {
         ALLOW_WRITES
     }
 
-    private static final int C_CONTIGUOUS = 1, F_CONTIGUOUS = 2;
+    private static final int C_CONTIGUOUS = 1, F_CONTIGUOUS = 2, FLAGS_UNKNOWN = -1;
 
     static final ValueLayout.OfByte BYTE_LAYOUT = ValueLayout.JAVA_BYTE;
     static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -92,13 +92,18 @@ public final class NdArray {
     final boolean readOnly;
     final int ndim;
     final int access;
-    // The first four dimensions and strides as plain fields: the fixed-arity
+    // The first two dimensions and strides as plain fields: the fixed-arity
     // accessors read these, which the JIT hoists out of loops more readily
-    // than array elements.
-    final long d0, d1, d2, d3;
-    final long s0, s1, s2, s3;
+    // than array elements. Only two, to keep every view small: making a view
+    // costs about as much as allocating its bytes (3-d and 4-d accessors read
+    // the arrays).
+    final long d0, d1;
+    final long s0, s1;
     private final long elementCount;
-    private final int flags;
+    // NumPy's contiguity flags, computed on first use: most views are made, read
+    // and dropped without anyone asking. A racy cache of a pure function of final
+    // fields (as String.hash is): a thread that sees FLAGS_UNKNOWN computes them again.
+    private int flags = FLAGS_UNKNOWN;
     // Keeps whatever owns the memory reachable for as long as a view of it is
     // (an automatic arena's segment, a growable buffer's generation, an import).
     final Object owner;
@@ -115,18 +120,13 @@ public final class NdArray {
         this.access = dtype.access;
         this.d0 = ndim > 0 ? shape[0] : 0;
         this.d1 = ndim > 1 ? shape[1] : 0;
-        this.d2 = ndim > 2 ? shape[2] : 0;
-        this.d3 = ndim > 3 ? shape[3] : 0;
         this.s0 = ndim > 0 ? strides[0] : 0;
         this.s1 = ndim > 1 ? strides[1] : 0;
-        this.s2 = ndim > 2 ? strides[2] : 0;
-        this.s3 = ndim > 3 ? strides[3] : 0;
         long count = 1;
         for (long d : shape) {
             count *= d;   // cannot overflow: checked by Geometry before any view exists
         }
         this.elementCount = count;
-        this.flags = Geometry.contiguityFlags(shape, strides, dtype.byteSize());
         this.owner = owner;
     }
 
@@ -172,7 +172,9 @@ public final class NdArray {
             throw new IllegalArgumentException("segment of " + segment.byteSize() + " bytes is not a whole number of "
                     + dtype.str() + " elements (" + itemSize + " bytes each); slice it to a multiple first");
         }
-        return of(segment, dtype, segment.byteSize() / itemSize);
+        // The whole segment, packed: the checks of of(segment, dtype, shape) hold by construction.
+        long[] shape = {segment.byteSize() / itemSize};
+        return new NdArray(segment, 0, shape, new long[] {itemSize}, dtype, false, null);
     }
 
     /**
@@ -380,7 +382,12 @@ public final class NdArray {
      * arrays with no elements are contiguous in both orders.
      */
     public boolean isContiguous(Order order) {
-        return (flags & (order == Order.C ? C_CONTIGUOUS : F_CONTIGUOUS)) != 0;
+        int f = flags;
+        if (f == FLAGS_UNKNOWN) {
+            f = Geometry.contiguityFlags(shape, strides, dtype.byteSize());
+            flags = f;
+        }
+        return (f & (order == Order.C ? C_CONTIGUOUS : F_CONTIGUOUS)) != 0;
     }
 
     /**
@@ -436,6 +443,7 @@ public final class NdArray {
         int consuming = 0;
         int ellipses = 0;
         int newAxes = 0;
+        int integers = 0;
         for (Index ix : index) {
             Objects.requireNonNull(ix, "index item");
             if (ix instanceof Index.Ellipsis) {
@@ -444,6 +452,9 @@ public final class NdArray {
                 newAxes++;
             } else {
                 consuming++;
+                if (ix instanceof Index.At) {
+                    integers++;
+                }
             }
         }
         if (ellipses > 1) {
@@ -453,7 +464,7 @@ public final class NdArray {
             throw new IllegalArgumentException("too many indices: the array has " + ndim + " dimension"
                     + (ndim == 1 ? "" : "s") + " but " + consuming + " were indexed");
         }
-        int outNdim = ndim - (int) Arrays.stream(index).filter(i -> i instanceof Index.At).count() + newAxes;
+        int outNdim = ndim - integers + newAxes;
         if (outNdim > MAX_NDIM) {
             throw Errors.tooManyDimensions(outNdim);
         }
@@ -799,32 +810,47 @@ public final class NdArray {
         return byteOffset;
     }
 
-    private long offsetOf(long i0) {
+    // Each typed accessor passes its element size as a constant. When the last
+    // axis's stride equals it (contiguous rows, the common case) the offset is a
+    // constant multiple of the last index, which lets the JIT prove FFM's bounds
+    // check away in a counted loop instead of repeating it for every element.
+    // Both branches compute the same offset, whatever `item` is.
+
+    private long offsetOf(long i0, long item) {
         if (ndim != 1) {
             throw Errors.wrongArity(1, ndim);
         }
-        return byteOffset + check(i0, d0, 0) * s0;
+        long i = check(i0, d0, 0);
+        return byteOffset + (s0 == item ? i * item : i * s0);
     }
 
-    private long offsetOf(long i0, long i1) {
+    private long offsetOf(long i0, long i1, long item) {
         if (ndim != 2) {
             throw Errors.wrongArity(2, ndim);
         }
-        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1;
+        long outer = check(i0, d0, 0) * s0;
+        long i = check(i1, d1, 1);
+        return byteOffset + outer + (s1 == item ? i * item : i * s1);
     }
 
-    private long offsetOf(long i0, long i1, long i2) {
+    private long offsetOf(long i0, long i1, long i2, long item) {
         if (ndim != 3) {
             throw Errors.wrongArity(3, ndim);
         }
-        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, d2, 2) * s2;
+        long outer = check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1;
+        long i = check(i2, shape[2], 2);
+        long s2 = strides[2];
+        return byteOffset + outer + (s2 == item ? i * item : i * s2);
     }
 
-    private long offsetOf(long i0, long i1, long i2, long i3) {
+    private long offsetOf(long i0, long i1, long i2, long i3, long item) {
         if (ndim != 4) {
             throw Errors.wrongArity(4, ndim);
         }
-        return byteOffset + check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, d2, 2) * s2 + check(i3, d3, 3) * s3;
+        long outer = check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, shape[2], 2) * strides[2];
+        long i = check(i3, shape[3], 3);
+        long s3 = strides[3];
+        return byteOffset + outer + (s3 == item ? i * item : i * s3);
     }
 
     private long offsetOfAll(long[] indices) {
@@ -844,7 +870,7 @@ public final class NdArray {
         return offsetOfAll(indices);
     }
 
-    private static long check(long index, long size, int axis) {
+    static long check(long index, long size, int axis) {
         try {
             // Objects.checkIndex is an intrinsic the JIT removes from counted loops.
             return Objects.checkIndex(index, size);
@@ -1022,7 +1048,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public boolean getBoolean(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 1);
         if (access == DType.A_BOOL) {
             return segment.get(BYTE_LAYOUT, at) != 0;
         }
@@ -1038,7 +1064,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setBoolean(boolean value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 1);
         if (access == DType.A_BOOL && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
             return;
@@ -1055,7 +1081,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public boolean getBoolean(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 1);
         if (access == DType.A_BOOL) {
             return segment.get(BYTE_LAYOUT, at) != 0;
         }
@@ -1071,7 +1097,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setBoolean(boolean value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 1);
         if (access == DType.A_BOOL && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
             return;
@@ -1088,7 +1114,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public boolean getBoolean(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 1);
         if (access == DType.A_BOOL) {
             return segment.get(BYTE_LAYOUT, at) != 0;
         }
@@ -1104,7 +1130,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setBoolean(boolean value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 1);
         if (access == DType.A_BOOL && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
             return;
@@ -1121,7 +1147,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public boolean getBoolean(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 1);
         if (access == DType.A_BOOL) {
             return segment.get(BYTE_LAYOUT, at) != 0;
         }
@@ -1137,7 +1163,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setBoolean(boolean value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 1);
         if (access == DType.A_BOOL && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
             return;
@@ -1212,7 +1238,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public byte getByte(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 1);
         if (access == DType.A_I8) {
             return segment.get(BYTE_LAYOUT, at);
         }
@@ -1228,7 +1254,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setByte(byte value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 1);
         if (access == DType.A_I8 && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value);
             return;
@@ -1245,7 +1271,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public byte getByte(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 1);
         if (access == DType.A_I8) {
             return segment.get(BYTE_LAYOUT, at);
         }
@@ -1261,7 +1287,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setByte(byte value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 1);
         if (access == DType.A_I8 && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value);
             return;
@@ -1278,7 +1304,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public byte getByte(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 1);
         if (access == DType.A_I8) {
             return segment.get(BYTE_LAYOUT, at);
         }
@@ -1294,7 +1320,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setByte(byte value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 1);
         if (access == DType.A_I8 && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value);
             return;
@@ -1311,7 +1337,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public byte getByte(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 1);
         if (access == DType.A_I8) {
             return segment.get(BYTE_LAYOUT, at);
         }
@@ -1327,7 +1353,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setByte(byte value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 1);
         if (access == DType.A_I8 && !readOnly) {
             segment.set(BYTE_LAYOUT, at, value);
             return;
@@ -1402,7 +1428,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public short getShort(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 2);
         if (access == DType.A_I16_LE) {
             return segment.get(SHORT_LE, at);
         }
@@ -1418,7 +1444,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setShort(short value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 2);
         if (access == DType.A_I16_LE && !readOnly) {
             segment.set(SHORT_LE, at, value);
             return;
@@ -1435,7 +1461,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public short getShort(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 2);
         if (access == DType.A_I16_LE) {
             return segment.get(SHORT_LE, at);
         }
@@ -1451,7 +1477,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setShort(short value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 2);
         if (access == DType.A_I16_LE && !readOnly) {
             segment.set(SHORT_LE, at, value);
             return;
@@ -1468,7 +1494,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public short getShort(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 2);
         if (access == DType.A_I16_LE) {
             return segment.get(SHORT_LE, at);
         }
@@ -1484,7 +1510,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setShort(short value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 2);
         if (access == DType.A_I16_LE && !readOnly) {
             segment.set(SHORT_LE, at, value);
             return;
@@ -1501,7 +1527,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public short getShort(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 2);
         if (access == DType.A_I16_LE) {
             return segment.get(SHORT_LE, at);
         }
@@ -1517,7 +1543,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setShort(short value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 2);
         if (access == DType.A_I16_LE && !readOnly) {
             segment.set(SHORT_LE, at, value);
             return;
@@ -1592,7 +1618,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public int getInt(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 4);
         if (access == DType.A_I32_LE) {
             return segment.get(INT_LE, at);
         }
@@ -1608,7 +1634,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setInt(int value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 4);
         if (access == DType.A_I32_LE && !readOnly) {
             segment.set(INT_LE, at, value);
             return;
@@ -1625,7 +1651,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public int getInt(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 4);
         if (access == DType.A_I32_LE) {
             return segment.get(INT_LE, at);
         }
@@ -1641,7 +1667,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setInt(int value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 4);
         if (access == DType.A_I32_LE && !readOnly) {
             segment.set(INT_LE, at, value);
             return;
@@ -1658,7 +1684,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public int getInt(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 4);
         if (access == DType.A_I32_LE) {
             return segment.get(INT_LE, at);
         }
@@ -1674,7 +1700,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setInt(int value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 4);
         if (access == DType.A_I32_LE && !readOnly) {
             segment.set(INT_LE, at, value);
             return;
@@ -1691,7 +1717,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public int getInt(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 4);
         if (access == DType.A_I32_LE) {
             return segment.get(INT_LE, at);
         }
@@ -1707,7 +1733,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setInt(int value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 4);
         if (access == DType.A_I32_LE && !readOnly) {
             segment.set(INT_LE, at, value);
             return;
@@ -1782,7 +1808,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public long getLong(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 8);
         if (access == DType.A_I64_LE) {
             return segment.get(LONG_LE, at);
         }
@@ -1798,7 +1824,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setLong(long value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 8);
         if (access == DType.A_I64_LE && !readOnly) {
             segment.set(LONG_LE, at, value);
             return;
@@ -1815,7 +1841,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public long getLong(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 8);
         if (access == DType.A_I64_LE) {
             return segment.get(LONG_LE, at);
         }
@@ -1831,7 +1857,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setLong(long value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 8);
         if (access == DType.A_I64_LE && !readOnly) {
             segment.set(LONG_LE, at, value);
             return;
@@ -1848,7 +1874,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public long getLong(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 8);
         if (access == DType.A_I64_LE) {
             return segment.get(LONG_LE, at);
         }
@@ -1864,7 +1890,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setLong(long value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 8);
         if (access == DType.A_I64_LE && !readOnly) {
             segment.set(LONG_LE, at, value);
             return;
@@ -1881,7 +1907,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public long getLong(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 8);
         if (access == DType.A_I64_LE) {
             return segment.get(LONG_LE, at);
         }
@@ -1897,7 +1923,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setLong(long value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 8);
         if (access == DType.A_I64_LE && !readOnly) {
             segment.set(LONG_LE, at, value);
             return;
@@ -1972,7 +1998,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public float getFloat(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 4);
         if (access == DType.A_F32_LE) {
             return segment.get(FLOAT_LE, at);
         }
@@ -1988,7 +2014,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setFloat(float value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 4);
         if (access == DType.A_F32_LE && !readOnly) {
             segment.set(FLOAT_LE, at, value);
             return;
@@ -2005,7 +2031,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public float getFloat(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 4);
         if (access == DType.A_F32_LE) {
             return segment.get(FLOAT_LE, at);
         }
@@ -2021,7 +2047,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setFloat(float value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 4);
         if (access == DType.A_F32_LE && !readOnly) {
             segment.set(FLOAT_LE, at, value);
             return;
@@ -2038,7 +2064,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public float getFloat(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 4);
         if (access == DType.A_F32_LE) {
             return segment.get(FLOAT_LE, at);
         }
@@ -2054,7 +2080,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setFloat(float value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 4);
         if (access == DType.A_F32_LE && !readOnly) {
             segment.set(FLOAT_LE, at, value);
             return;
@@ -2071,7 +2097,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public float getFloat(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 4);
         if (access == DType.A_F32_LE) {
             return segment.get(FLOAT_LE, at);
         }
@@ -2087,7 +2113,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setFloat(float value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 4);
         if (access == DType.A_F32_LE && !readOnly) {
             segment.set(FLOAT_LE, at, value);
             return;
@@ -2162,7 +2188,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public double getDouble(long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 8);
         if (access == DType.A_F64_LE) {
             return segment.get(DOUBLE_LE, at);
         }
@@ -2178,7 +2204,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setDouble(double value, long i0) {
-        long at = offsetOf(i0);
+        long at = offsetOf(i0, 8);
         if (access == DType.A_F64_LE && !readOnly) {
             segment.set(DOUBLE_LE, at, value);
             return;
@@ -2195,7 +2221,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public double getDouble(long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 8);
         if (access == DType.A_F64_LE) {
             return segment.get(DOUBLE_LE, at);
         }
@@ -2211,7 +2237,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setDouble(double value, long i0, long i1) {
-        long at = offsetOf(i0, i1);
+        long at = offsetOf(i0, i1, 8);
         if (access == DType.A_F64_LE && !readOnly) {
             segment.set(DOUBLE_LE, at, value);
             return;
@@ -2228,7 +2254,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public double getDouble(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 8);
         if (access == DType.A_F64_LE) {
             return segment.get(DOUBLE_LE, at);
         }
@@ -2244,7 +2270,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setDouble(double value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2);
+        long at = offsetOf(i0, i1, i2, 8);
         if (access == DType.A_F64_LE && !readOnly) {
             segment.set(DOUBLE_LE, at, value);
             return;
@@ -2261,7 +2287,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public double getDouble(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 8);
         if (access == DType.A_F64_LE) {
             return segment.get(DOUBLE_LE, at);
         }
@@ -2277,7 +2303,7 @@ public final class NdArray {
      * @throws WrongThreadException when called outside the thread owning a confined arena
      */
     public void setDouble(double value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3);
+        long at = offsetOf(i0, i1, i2, i3, 8);
         if (access == DType.A_F64_LE && !readOnly) {
             segment.set(DOUBLE_LE, at, value);
             return;
@@ -2386,19 +2412,19 @@ public final class NdArray {
     }
 
     long offsetFor1(long i0) {
-        return offsetOf(i0);
+        return offsetOf(i0, dtype.byteSize());
     }
 
     long offsetFor2(long i0, long i1) {
-        return offsetOf(i0, i1);
+        return offsetOf(i0, i1, dtype.byteSize());
     }
 
     long offsetFor3(long i0, long i1, long i2) {
-        return offsetOf(i0, i1, i2);
+        return offsetOf(i0, i1, i2, dtype.byteSize());
     }
 
     long offsetFor4(long i0, long i1, long i2, long i3) {
-        return offsetOf(i0, i1, i2, i3);
+        return offsetOf(i0, i1, i2, i3, dtype.byteSize());
     }
 
     // ------------------------------------------------------------------ copies (by name only)

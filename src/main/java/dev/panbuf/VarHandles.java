@@ -15,6 +15,9 @@ final class VarHandles {
     static final MethodHandle READ_ONLY_THROWER;
     private static final MethodHandle[] OFFSET_BY_ARITY = new MethodHandle[5];
     private static final MethodHandle OFFSET_VARARGS;
+    /** {@code (base, size0, stride0, i0)} and {@code (base, size0, stride0, size1, stride1, i0, i1)}: geometry as arguments. */
+    private static final MethodHandle OFFSET_1D;
+    private static final MethodHandle OFFSET_2D;
 
     static {
         try {
@@ -29,6 +32,10 @@ final class VarHandles {
                 OFFSET_BY_ARITY[n] = lookup.findVirtual(NdArray.class, "offsetFor" + n, type);
             }
             OFFSET_VARARGS = lookup.findVirtual(NdArray.class, "offsetFor", MethodType.methodType(long.class, long[].class));
+            OFFSET_1D = lookup.findStatic(VarHandles.class, "offset1d", MethodType.methodType(long.class,
+                    long.class, long.class, long.class, long.class));
+            OFFSET_2D = lookup.findStatic(VarHandles.class, "offset2d", MethodType.methodType(long.class,
+                    long.class, long.class, long.class, long.class, long.class, long.class, long.class));
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -39,10 +46,27 @@ final class VarHandles {
     /** {@code (long i0, ..., long i[ndim-1]) -> byte offset}, bound to {@code view}, bounds-checked. */
     static MethodHandle offsetFunction(NdArray view) {
         int n = view.ndim();
+        // For 1-d and 2-d views the geometry is bound into the handle as constants
+        // (a bound handle's values are constants to the JIT, a view's fields are
+        // not), so a loop over a constant VarHandle compiles like one over an array.
+        if (n == 1) {
+            return MethodHandles.insertArguments(OFFSET_1D, 0, view.byteOffset, view.d0, view.s0);
+        }
+        if (n == 2) {
+            return MethodHandles.insertArguments(OFFSET_2D, 0, view.byteOffset, view.d0, view.s0, view.d1, view.s1);
+        }
         if (n <= 4) {
             return OFFSET_BY_ARITY[n].bindTo(view);
         }
         return OFFSET_VARARGS.bindTo(view).asCollector(long[].class, n);
+    }
+
+    private static long offset1d(long base, long size0, long stride0, long i0) {
+        return base + NdArray.check(i0, size0, 0) * stride0;
+    }
+
+    private static long offset2d(long base, long size0, long stride0, long size1, long stride1, long i0, long i1) {
+        return base + NdArray.check(i0, size0, 0) * stride0 + NdArray.check(i1, size1, 1) * stride1;
     }
 
     private static byte booleanToByte(boolean b) {

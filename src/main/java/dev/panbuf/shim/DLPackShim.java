@@ -182,7 +182,15 @@ public final class DLPackShim {
 
     /** A function pointer for a {@code void deleter(void *self)} that runs {@code onDelete} (an upcall). */
     public static MemorySegment deleterStub(Arena arena, java.util.function.Consumer<MemorySegment> onDelete) {
-        return pb_dl_managed_tensor_versioned.deleter.allocate(onDelete::accept, arena);
+        // An exception escaping an upcall would end the JVM: log it instead.
+        return pb_dl_managed_tensor_versioned.deleter.allocate(self -> {
+            try {
+                onDelete.accept(self);
+            } catch (Throwable t) {
+                org.slf4j.LoggerFactory.getLogger(DLPackShim.class).error(
+                        "a DLPack deleter written in Java threw; the exception cannot cross into C and is dropped", t);
+            }
+        }, arena);
     }
 
     private static void fillTensor(Arena arena, MemorySegment dl, Tensor t) {

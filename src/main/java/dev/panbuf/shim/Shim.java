@@ -74,6 +74,15 @@ public final class Shim {
                                           boolean readOnly, long[] shape, long[] strides, String format,
                                           long baseOffset, long baseLen, MemorySegment stateCell) {
         byte[] formatBytes = format.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (byte b : formatBytes) {
+            // A NUL (possible in a record's field name) would end the C string early: C would see a
+            // truncated, invalid format for this export. Refused before anything is allocated.
+            if (b == 0) {
+                throw new IllegalArgumentException("cannot export a dtype whose format \"" + format.replace("\0", "\\0")
+                        + "\" contains a NUL character (in a field name), which would end the C string pb_buffer.format;"
+                        + " rename the field");
+            }
+        }
         MemorySegment raw = panbuf_h.pb_export_alloc(shape.length, formatBytes.length, stateCell);
         if (raw.equals(MemorySegment.NULL)) {
             throw new OutOfMemoryError("panbuf: pb_export_alloc could not allocate an export of " + shape.length
