@@ -1,5 +1,7 @@
 package dev.panbuf.format;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.DType;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
@@ -86,12 +88,11 @@ class NumpyOracleTest {
     @BeforeAll
     static void runOracle() throws IOException, InterruptedException {
         Path python = Path.of(PYTHON);
-        assumeTrue(Files.isExecutable(python), "no Python interpreter at " + PYTHON
-                + " (set -Dpanbuf.python=...); NumPy oracle tests skipped");
+        Peers.require(Files.isExecutable(python), () -> "no Python interpreter at " + PYTHON + " (set -Dpanbuf.python=...)");
         Process probe = new ProcessBuilder(PYTHON, "-c", "import numpy").redirectErrorStream(true).start();
         probe.getInputStream().readAllBytes();
-        assumeTrue(probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0,
-                "NumPy is not importable by " + PYTHON + "; NumPy oracle tests skipped");
+        boolean numpyImports = probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0;
+        Peers.require(numpyImports, () -> "NumPy is not importable by " + PYTHON);
         assertTrue(Files.isRegularFile(ORACLE), "oracle script missing: " + ORACLE.toAbsolutePath());
         List<String> args = new ArrayList<>();
         // -Dpanbuf.oracle.seed=N -Dpanbuf.oracle.count=K draw other random dtypes and formats

@@ -1,5 +1,7 @@
 package dev.panbuf.interop;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.BlasLayout;
 import dev.panbuf.BlasLayout.Order;
 import dev.panbuf.BlasLayout.Transpose;
@@ -16,7 +18,6 @@ import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * OpenBLAS's {@code cblas_sgemm}/{@code cblas_dgemm} on panbuf matrices, with
@@ -30,7 +31,7 @@ class BlasTest {
     @BeforeAll
     static void needsOpenBlas() {
         // ./run-tests installs libopenblas-dev; panbuf itself never needs it
-        assumeTrue(OpenBlas.LIBRARY != null, "no OpenBLAS (libopenblas.so.0) installed: skipping the BLAS calls");
+        Peers.require(OpenBlas.LIBRARY != null, () -> "no OpenBLAS (libopenblas.so.0) installed");
     }
 
     /** The ways a (rows, cols) matrix can sit in memory that BLAS can still read without a copy. */

@@ -1,5 +1,7 @@
 package dev.panbuf.python;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.Export;
@@ -22,7 +24,6 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The README's "which conversions copy" table, checked from Python's side:
@@ -37,7 +38,7 @@ class ConversionTableFromPythonTest {
 
     @BeforeAll
     static void needsPython() {
-        assumeTrue(Python.isAvailable());
+        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
     }
 
     @BeforeEach

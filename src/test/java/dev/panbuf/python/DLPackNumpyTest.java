@@ -1,5 +1,7 @@
 package dev.panbuf.python;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.LeakCheck;
@@ -20,7 +22,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * DLPack against NumPy 1.24 in the same process: {@code np.from_dlpack} of a
@@ -35,7 +36,7 @@ class DLPackNumpyTest {
 
     @BeforeAll
     static void needsPython() {
-        assumeTrue(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
     }
 
     @BeforeEach

@@ -1,5 +1,7 @@
 package dev.panbuf.python;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.LeakCheck;
 import dev.panbuf.cli.Main;
 import org.junit.jupiter.api.Test;
@@ -11,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** {@code panbuf demo}'s step 8 (NumPy in the same process) says what the seed scenarios promise. */
 @ExtendWith(LeakCheck.class)
@@ -19,7 +20,7 @@ class DemoPythonSectionTest {
 
     @Test
     void theDemoShowsEachScenario() {
-        assumeTrue(Python.isAvailable());
+        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = Main.run(new String[] {"demo"}, new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
         String text = out.toString(StandardCharsets.UTF_8);

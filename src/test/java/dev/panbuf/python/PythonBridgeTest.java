@@ -1,5 +1,7 @@
 package dev.panbuf.python;
 
+import dev.panbuf.Peers;
+
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.GrowableBuffer;
@@ -26,7 +28,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The in-process bridge against the real CPython and NumPy of this machine:
@@ -42,7 +43,7 @@ class PythonBridgeTest {
 
     @BeforeAll
     static void needsPython() {
-        assumeTrue(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
     }
 
     @BeforeEach

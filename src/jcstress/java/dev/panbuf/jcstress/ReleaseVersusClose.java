@@ -1,0 +1,65 @@
+package dev.panbuf.jcstress;
+
+import dev.panbuf.BufferArena;
+import dev.panbuf.DType;
+import dev.panbuf.Export;
+import dev.panbuf.LiveExportsException;
+import dev.panbuf.NdArray;
+import org.openjdk.jcstress.annotations.Actor;
+import org.openjdk.jcstress.annotations.Arbiter;
+import org.openjdk.jcstress.annotations.JCStressTest;
+import org.openjdk.jcstress.annotations.Outcome;
+import org.openjdk.jcstress.annotations.State;
+import org.openjdk.jcstress.infra.results.III_Result;
+
+import static org.openjdk.jcstress.annotations.Expect.ACCEPTABLE;
+import static org.openjdk.jcstress.annotations.Expect.FORBIDDEN;
+
+/**
+ * Java releases an export ({@code Export.close()}) while another thread
+ * closes the shared arena: the close succeeds only if the release came
+ * first; otherwise it throws LiveExportsException and a later close
+ * succeeds. The export is released exactly once either way.
+ */
+@JCStressTest
+@Outcome(id = "1, 1, 2", expect = ACCEPTABLE, desc = "release first; the close succeeded")
+@Outcome(id = "1, 0, 1", expect = ACCEPTABLE, desc = "close first: refused; closed after the release")
+@Outcome(expect = FORBIDDEN, desc = "export not released, or the arena could not be closed after it")
+@State
+public class ReleaseVersusClose {
+
+    final BufferArena arena = BufferArena.ofShared();
+    final Export export = NdArray.allocate(arena, DType.UINT8, 16).export();
+
+    @Actor
+    public void releaser() {
+        export.close();
+    }
+
+    @Actor
+    public void closer(III_Result r) {
+        try {
+            arena.close();
+            r.r2 = 1;
+        } catch (LiveExportsException busy) {
+            r.r2 = 0;
+        }
+    }
+
+    @Arbiter
+    public void check(III_Result r) {
+        r.r1 = export.isReleased() ? 1 : 0;
+        if (arena.isClosed()) {
+            r.r3 = 2;
+            return;
+        }
+        try {
+            arena.close();
+            r.r3 = 1;
+        } catch (LiveExportsException stillPinned) {
+            r.r3 = 0;
+            export.close();
+            arena.close();
+        }
+    }
+}
