@@ -387,7 +387,8 @@ final class HeaderLiteral {
                 case 'u' -> out.appendCodePoint(hex(4));
                 case 'U' -> {
                     int cp = hex(8);
-                    if (cp > Character.MAX_CODE_POINT) {
+                    // Eight hex digits can exceed an int: 0xffffffff arrives as -1.
+                    if (cp < 0 || cp > Character.MAX_CODE_POINT) {
                         throw new SyntaxError(i - 10, "\\U escape beyond U+10FFFF");
                     }
                     out.appendCodePoint(cp);
