@@ -4,6 +4,7 @@ import dev.panbuf.cli.ExampleLibrary;
 import dev.panbuf.shim.Shim;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -21,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and Java sees C's writes: the same memory on both sides, for contiguous,
  * transposed and row-sliced views.
  */
+@Tag("native")   // also runs against the ASan+UBSan libpanbuf (./run-tests)
 @ExtendWith(LeakCheck.class)
 class RoundTripTest {
 

@@ -8,6 +8,7 @@ import dev.panbuf.NdArray;
 import dev.panbuf.Order;
 import dev.panbuf.format.NumpyDescr;
 import dev.panbuf.shim.DLPackShim;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -33,6 +34,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * one), the version rules against a Java-made foreign producer, and the
  * generated layouts against the compiled shim.
  */
+@Tag("native")   // also runs against the ASan+UBSan libpanbuf (./run-tests)
 @ExtendWith(LeakCheck.class)
 class DLPackTest {
 
