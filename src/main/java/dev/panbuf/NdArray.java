@@ -86,6 +86,9 @@ public final class NdArray {
 
     final MemorySegment segment;
     final long byteOffset;
+    // Null for views of up to two dimensions, whose geometry d0, d1, s0 and s1
+    // hold: a view is allocation-bound to make, and two small arrays are a
+    // third of its bytes. Read through dim(), stride(), shapeRef(), stridesRef().
     private final long[] shape;
     private final long[] strides;
     final DType dtype;
@@ -96,10 +99,9 @@ public final class NdArray {
     // accessors read these, which the JIT hoists out of loops more readily
     // than array elements. Only two, to keep every view small: making a view
     // costs about as much as allocating its bytes (3-d and 4-d accessors read
-    // the arrays).
+    // the arrays). Zero beyond ndim.
     final long d0, d1;
     final long s0, s1;
-    private final long elementCount;
     // NumPy's contiguity flags, computed on first use: most views are made, read
     // and dropped without anyone asking. A racy cache of a pure function of final
     // fields (as String.hash is): a thread that sees FLAGS_UNKNOWN computes them again.
@@ -112,8 +114,8 @@ public final class NdArray {
     NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, DType dtype, boolean readOnly, Object owner) {
         this.segment = segment;
         this.byteOffset = byteOffset;
-        this.shape = shape;
-        this.strides = strides;
+        this.shape = shape.length > 2 ? shape : null;
+        this.strides = shape.length > 2 ? strides : null;
         this.dtype = dtype;
         this.readOnly = readOnly || segment.isReadOnly();
         this.ndim = shape.length;
@@ -122,12 +124,45 @@ public final class NdArray {
         this.d1 = ndim > 1 ? shape[1] : 0;
         this.s0 = ndim > 0 ? strides[0] : 0;
         this.s1 = ndim > 1 ? strides[1] : 0;
-        long count = 1;
-        for (long d : shape) {
-            count *= d;   // cannot overflow: checked by Geometry before any view exists
-        }
-        this.elementCount = count;
         this.owner = owner;
+    }
+
+    /**
+     * Trusted constructor for up to two dimensions, without the arrays: the
+     * view-making fast paths use it. Unused dimensions and strides are 0.
+     */
+    NdArray(MemorySegment segment, long byteOffset, int ndim, long d0, long d1, long s0, long s1,
+            DType dtype, boolean readOnly, Object owner) {
+        this.segment = segment;
+        this.byteOffset = byteOffset;
+        this.shape = null;
+        this.strides = null;
+        this.dtype = dtype;
+        this.readOnly = readOnly || segment.isReadOnly();
+        this.ndim = ndim;
+        this.access = dtype.access;
+        this.d0 = d0;
+        this.d1 = d1;
+        this.s0 = s0;
+        this.s1 = s1;
+        this.owner = owner;
+    }
+
+    /** The geometry of {@code like} (arrays shared: they are never written) at another offset or dtype. */
+    private NdArray(NdArray like, long byteOffset, DType dtype, boolean readOnly) {
+        this.segment = like.segment;
+        this.byteOffset = byteOffset;
+        this.shape = like.shape;
+        this.strides = like.strides;
+        this.dtype = dtype;
+        this.readOnly = readOnly || like.readOnly;
+        this.ndim = like.ndim;
+        this.access = dtype.access;
+        this.d0 = like.d0;
+        this.d1 = like.d1;
+        this.s0 = like.s0;
+        this.s1 = like.s1;
+        this.owner = like.owner;
     }
 
     // ------------------------------------------------------------------ factories
@@ -173,8 +208,7 @@ public final class NdArray {
                     + dtype.str() + " elements (" + itemSize + " bytes each); slice it to a multiple first");
         }
         // The whole segment, packed: the checks of of(segment, dtype, shape) hold by construction.
-        long[] shape = {segment.byteSize() / itemSize};
-        return new NdArray(segment, 0, shape, new long[] {itemSize}, dtype, false, null);
+        return new NdArray(segment, 0, 1, segment.byteSize() / itemSize, 0, itemSize, 0, dtype, false, null);
     }
 
     /**
@@ -343,32 +377,40 @@ public final class NdArray {
 
     /** The size of each dimension (a copy). */
     public long[] shape() {
-        return shape.clone();
+        return shape != null ? shape.clone() : pack(d0, d1);
     }
 
     /** The size of dimension {@code axis} (negative counts from the end). */
     public long shape(int axis) {
-        return shape[normalizeAxis(axis, ndim)];
+        return dim(normalizeAxis(axis, ndim));
     }
 
     /** Byte distance between neighbours along each dimension (a copy); may be negative or zero. */
     public long[] byteStrides() {
-        return strides.clone();
+        return strides != null ? strides.clone() : pack(s0, s1);
     }
 
     /** Byte stride of dimension {@code axis} (negative counts from the end). */
     public long byteStride(int axis) {
-        return strides[normalizeAxis(axis, ndim)];
+        return stride(normalizeAxis(axis, ndim));
     }
 
     /** Number of elements: the product of the shape. */
     public long elementCount() {
-        return elementCount;
+        // Computed, not stored: a view is allocation-bound to make, and this is rarely asked.
+        if (shape == null) {
+            return ndim == 0 ? 1 : ndim == 1 ? d0 : d0 * d1;
+        }
+        long count = 1;
+        for (long d : shape) {
+            count *= d;   // cannot overflow: checked by Geometry before any view exists
+        }
+        return count;
     }
 
     /** Bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes}). */
     public long byteSize() {
-        return elementCount * dtype.byteSize();
+        return elementCount() * dtype.byteSize();
     }
 
     /** True when writes through this view are refused. */
@@ -384,7 +426,7 @@ public final class NdArray {
     public boolean isContiguous(Order order) {
         int f = flags;
         if (f == FLAGS_UNKNOWN) {
-            f = Geometry.contiguityFlags(shape, strides, dtype.byteSize());
+            f = Geometry.contiguityFlags(shapeRef(), stridesRef(), dtype.byteSize());
             flags = f;
         }
         return (f & (order == Order.C ? C_CONTIGUOUS : F_CONTIGUOUS)) != 0;
@@ -402,7 +444,7 @@ public final class NdArray {
             return false;
         }
         for (int i = 0; i < ndim; i++) {
-            if (shape[i] > 1 && Math.floorMod(strides[i], align) != 0) {
+            if (dim(i) > 1 && Math.floorMod(stride(i), align) != 0) {
                 return false;
             }
         }
@@ -426,7 +468,7 @@ public final class NdArray {
 
     /** The same view, refusing writes. */
     public NdArray asReadOnly() {
-        return readOnly ? this : new NdArray(segment, byteOffset, shape, strides, dtype, true, owner);
+        return readOnly ? this : new NdArray(this, byteOffset, dtype, true);
     }
 
     /**
@@ -440,6 +482,10 @@ public final class NdArray {
      */
     public NdArray get(Index... index) {
         Objects.requireNonNull(index, "index");
+        if (ndim <= 2 && index.length <= ndim
+                && (index.length < 1 || isAxisIndex(index[0])) && (index.length < 2 || isAxisIndex(index[1]))) {
+            return indexSmall(index.length > 0 ? index[0] : null, index.length > 1 ? index[1] : null);
+        }
         int consuming = 0;
         int ellipses = 0;
         int newAxes = 0;
@@ -478,8 +524,8 @@ public final class NdArray {
                 case Index.Ellipsis e -> {
                     int span = ndim - consuming;
                     for (int k = 0; k < span; k++, axis++, out++) {
-                        outShape[out] = shape[axis];
-                        outStrides[out] = strides[axis];
+                        outShape[out] = dim(axis);
+                        outStrides[out] = stride(axis);
                     }
                 }
                 case Index.NewAxis n -> {
@@ -489,23 +535,23 @@ public final class NdArray {
                 }
                 case Index.At at -> {
                     long i = at.index();
-                    long size = shape[axis];
+                    long size = dim(axis);
                     long resolved = i < 0 ? i + size : i;
                     if (resolved < 0 || resolved >= size) {
                         throw Errors.pythonIndexOutOfRange(i, axis, size);
                     }
-                    offset += resolved * strides[axis];
+                    offset += resolved * stride(axis);
                     axis++;
                 }
                 case Slice s -> {
-                    long[] r = s.resolve(shape[axis]);
+                    long[] r = s.resolve(dim(axis));
                     long count = r[2];
                     if (count > 0) {
                         // NumPy leaves the offset and stride alone for an empty slice.
-                        offset += r[0] * strides[axis];
-                        outStrides[out] = strides[axis] * r[1];
+                        offset += r[0] * stride(axis);
+                        outStrides[out] = stride(axis) * r[1];
                     } else {
-                        outStrides[out] = strides[axis];
+                        outStrides[out] = stride(axis);
                     }
                     outShape[out] = count;
                     axis++;
@@ -514,10 +560,77 @@ public final class NdArray {
             }
         }
         for (; axis < ndim; axis++, out++) {
-            outShape[out] = shape[axis];
-            outStrides[out] = strides[axis];
+            outShape[out] = dim(axis);
+            outStrides[out] = stride(axis);
         }
         return new NdArray(segment, offset, outShape, outStrides, dtype, readOnly, owner);
+    }
+
+    /** {@link #get(Index...)} with one index item, without allocating the varargs array. */
+    public NdArray get(Index index) {
+        if (ndim >= 1 && ndim <= 2 && isAxisIndex(index)) {
+            return indexSmall(index, null);
+        }
+        return get(new Index[] {index});
+    }
+
+    /** {@link #get(Index...)} with two index items, without allocating the varargs array. */
+    public NdArray get(Index first, Index second) {
+        if (ndim == 2 && isAxisIndex(first) && isAxisIndex(second)) {
+            return indexSmall(first, second);
+        }
+        return get(new Index[] {first, second});
+    }
+
+    // True for an item that selects within one axis: an integer or a slice. Ellipses,
+    // new axes and nulls (refused there) take the general path.
+    private static boolean isAxisIndex(Index item) {
+        return item instanceof Slice || item instanceof Index.At;
+    }
+
+    /**
+     * get(Index...) for a view of up to two dimensions indexed by integers and
+     * slices only (second may be null: no item, its axis is taken whole), with the same results, computed
+     * without the intermediate shape and stride arrays.
+     */
+    private NdArray indexSmall(Index first, Index second) {
+        long offset = byteOffset;
+        int out = 0;
+        long od0 = 0, od1 = 0, os0 = 0, os1 = 0;
+        for (int axis = 0; axis < ndim; axis++) {
+            Index item = axis == 0 ? first : second;
+            long size = axis == 0 ? d0 : d1;
+            long stride = axis == 0 ? s0 : s1;
+            long outSize = size;
+            long outStride = stride;
+            if (item instanceof Index.At at) {
+                long i = at.index();
+                long resolved = i < 0 ? i + size : i;
+                if (resolved < 0 || resolved >= size) {
+                    throw Errors.pythonIndexOutOfRange(i, axis, size);
+                }
+                offset += resolved * stride;
+                continue;
+            }
+            if (item instanceof Slice s) {
+                long[] r = s.resolve(size);
+                outSize = r[2];
+                if (outSize > 0) {
+                    // NumPy leaves the offset and stride alone for an empty slice.
+                    offset += r[0] * stride;
+                    outStride = stride * r[1];
+                }
+            }
+            if (out == 0) {
+                od0 = outSize;
+                os0 = outStride;
+            } else {
+                od1 = outSize;
+                os1 = outStride;
+            }
+            out++;
+        }
+        return new NdArray(segment, offset, out, od0, od1, os0, os1, dtype, readOnly, owner);
     }
 
     /**
@@ -570,6 +683,10 @@ public final class NdArray {
 
     /** The view with its axes reversed ({@code a.T}). */
     public NdArray transpose() {
+        if (ndim <= 2) {
+            return ndim < 2 ? new NdArray(this, byteOffset, dtype, readOnly)
+                    : new NdArray(segment, byteOffset, 2, d1, d0, s1, s0, dtype, readOnly, owner);
+        }
         long[] sh = new long[ndim];
         long[] st = new long[ndim];
         for (int i = 0; i < ndim; i++) {
@@ -600,8 +717,8 @@ public final class NdArray {
                 throw new IllegalArgumentException("axis " + axes[i] + " repeats in transpose " + Arrays.toString(axes));
             }
             seen[a] = true;
-            sh[i] = shape[a];
-            st[i] = strides[a];
+            sh[i] = dim(a);
+            st[i] = stride(a);
         }
         return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
     }
@@ -632,6 +749,26 @@ public final class NdArray {
         return reshape(Order.C, newShape);
     }
 
+    /** {@link #reshape(long...)} to one dimension, without allocating the varargs array. */
+    public NdArray reshape(long length) {
+        if (length >= 0 && length == elementCount() && length > 0 && ndim != 1 && isContiguous(Order.C)) {
+            return new NdArray(segment, byteOffset, 1, length, 0, dtype.byteSize(), 0, dtype, readOnly, owner);
+        }
+        return reshape(Order.C, new long[] {length});
+    }
+
+    /** {@link #reshape(long...)} to two dimensions, without allocating the varargs array. */
+    public NdArray reshape(long rows, long columns) {
+        // A packed source with elements gets packed strides; everything else (-1, empty
+        // arrays whose byte size may overflow, strided sources) takes the general path.
+        if (rows > 0 && columns > 0 && Math.multiplyHigh(rows, columns) == 0 && rows * columns == elementCount()
+                && !(ndim == 2 && rows == d0 && columns == d1) && isContiguous(Order.C)) {
+            long item = dtype.byteSize();
+            return new NdArray(segment, byteOffset, 2, rows, columns, columns * item, item, dtype, readOnly, owner);
+        }
+        return reshape(Order.C, new long[] {rows, columns});
+    }
+
     /**
      * As {@link #reshape(long...)}, reading and placing the elements in {@code order}
      * (NumPy's {@code reshape(..., order='F')} for {@link Order#F}).
@@ -642,10 +779,12 @@ public final class NdArray {
         if (newShape.length > MAX_NDIM) {
             throw Errors.tooManyDimensions(newShape.length);
         }
-        if (Arrays.equals(newShape, shape)) {
+        if (hasShape(newShape)) {
             return this;
         }
-        long[] dims = Geometry.resolveReshape(shape, elementCount, newShape);
+        long[] shape = shapeRef();
+        long[] strides = stridesRef();
+        long[] dims = Geometry.resolveReshape(shape, elementCount(), newShape);
         Geometry.byteSize(dims, dtype.byteSize());   // an empty target may still overflow: (0, 2^62, 2^62)
         long[] st;
         if (isContiguous(order)) {
@@ -671,23 +810,23 @@ public final class NdArray {
         long[] dims = Geometry.checkShape(newShape);
         Geometry.byteSize(dims, dtype.byteSize());
         if (dims.length < ndim) {
-            throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shape) + " to "
+            throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shapeRef()) + " to "
                     + Errors.shape(dims) + ": the target has fewer dimensions");
         }
         long[] st = new long[dims.length];
         int lead = dims.length - ndim;
         for (int i = 0; i < ndim; i++) {
-            long from = shape[i];
+            long from = dim(i);
             long to = dims[lead + i];
             // A size-1 source axis gets stride 0 even when the target keeps size 1:
             // NumPy's broadcast_to does the same (its nditer zeroes every size-1
             // operand axis), e.g. shape (1, 3) strides (100, 8) -> strides (0, 8).
             if (from == to && from != 1) {
-                st[lead + i] = strides[i];
+                st[lead + i] = stride(i);
             } else if (from == 1) {
                 st[lead + i] = 0;
             } else {
-                throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shape) + " to "
+                throw new IllegalArgumentException("cannot broadcast shape " + Errors.shape(shapeRef()) + " to "
                         + Errors.shape(dims) + ": axis " + i + " has size " + from + ", which must be 1 or " + to);
             }
         }
@@ -697,17 +836,17 @@ public final class NdArray {
     /** The view without its size-1 axes. */
     public NdArray squeeze() {
         int kept = 0;
-        for (long d : shape) {
-            if (d != 1) {
+        for (int i = 0; i < ndim; i++) {
+            if (dim(i) != 1) {
                 kept++;
             }
         }
         long[] sh = new long[kept];
         long[] st = new long[kept];
         for (int i = 0, o = 0; i < ndim; i++) {
-            if (shape[i] != 1) {
-                sh[o] = shape[i];
-                st[o] = strides[i];
+            if (dim(i) != 1) {
+                sh[o] = dim(i);
+                st[o] = stride(i);
                 o++;
             }
         }
@@ -723,8 +862,8 @@ public final class NdArray {
         boolean[] drop = new boolean[ndim];
         for (int axis : axes) {
             int a = normalizeAxis(axis, ndim);
-            if (shape[a] != 1) {
-                throw new IllegalArgumentException("cannot squeeze axis " + axis + ": its size is " + shape[a] + ", not 1");
+            if (dim(a) != 1) {
+                throw new IllegalArgumentException("cannot squeeze axis " + axis + ": its size is " + dim(a) + ", not 1");
             }
             if (drop[a]) {
                 throw new IllegalArgumentException("axis " + axis + " repeats in squeeze " + Arrays.toString(axes));
@@ -741,8 +880,8 @@ public final class NdArray {
         long[] st = new long[kept];
         for (int i = 0, o = 0; i < ndim; i++) {
             if (!drop[i]) {
-                sh[o] = shape[i];
-                st[o] = strides[i];
+                sh[o] = dim(i);
+                st[o] = stride(i);
                 o++;
             }
         }
@@ -761,7 +900,7 @@ public final class NdArray {
         int a = normalizeAxis(axis, ndim + 1);
         long[] sh = new long[ndim + 1];
         for (int i = 0, o = 0; i <= ndim; i++) {
-            sh[i] = i == a ? 1 : shape[o++];
+            sh[i] = i == a ? 1 : dim(o++);
         }
         return reshape(sh);
     }
@@ -775,7 +914,7 @@ public final class NdArray {
      */
     public NdArray field(String name) {
         DType.Field f = dtype.field(name);
-        return new NdArray(segment, byteOffset + f.byteOffset(), shape, strides, f.dtype(), readOnly, owner);
+        return new NdArray(this, byteOffset + f.byteOffset(), f.dtype(), readOnly);
     }
 
     /**
@@ -790,7 +929,7 @@ public final class NdArray {
             throw new IllegalArgumentException("view as " + newType.str() + " (" + newType.byteSize() + " bytes) needs the same element"
                     + " size as " + dtype.str() + " (" + dtype.byteSize() + " bytes)");
         }
-        return new NdArray(segment, byteOffset, shape, strides, newType, readOnly, owner);
+        return new NdArray(this, byteOffset, newType, readOnly);
     }
 
     static int normalizeAxis(long axis, int ndim) {
@@ -860,7 +999,7 @@ public final class NdArray {
         }
         long at = byteOffset;
         for (int axis = 0; axis < ndim; axis++) {
-            at += check(indices[axis], shape[axis], axis) * strides[axis];
+            at += check(indices[axis], dim(axis), axis) * stride(axis);
         }
         return at;
     }
@@ -2448,7 +2587,7 @@ public final class NdArray {
         Objects.requireNonNull(order, "order");
         Objects.requireNonNull(arena, "arena");
         Copier.checkReadable(this);
-        NdArray out = allocate(arena, dtype, order, shape);
+        NdArray out = allocate(arena, dtype, order, shapeRef());
         Copier.copy(this, out);
         return out;
     }
@@ -2466,9 +2605,9 @@ public final class NdArray {
      */
     public void copyTo(NdArray destination) {
         Objects.requireNonNull(destination, "destination");
-        if (!Arrays.equals(shape, destination.shape)) {
-            throw new IllegalArgumentException("copyTo needs equal shapes: source " + Errors.shape(shape)
-                    + ", destination " + Errors.shape(destination.shape));
+        if (!destination.hasShape(this)) {
+            throw new IllegalArgumentException("copyTo needs equal shapes: source " + Errors.shape(shapeRef())
+                    + ", destination " + Errors.shape(destination.shapeRef()));
         }
         if (!Copier.sameValueType(dtype, destination.dtype)) {
             throw new IllegalArgumentException("copyTo needs the same element type: source " + dtype + ", destination "
@@ -2497,7 +2636,8 @@ public final class NdArray {
             throw new IllegalArgumentException("toArray() has no Java array type for dtype " + dtype
                     + "; use toBytes(), or field(name).toArray() for one field of a record");
         }
-        int n = Copier.javaArrayLength(elementCount);
+        int n = Copier.javaArrayLength(elementCount());
+        long[] shape = shapeRef();
         if (access == DType.A_BOOL) {
             byte[] bytes = new byte[n];
             Copier.copy(this, new NdArray(MemorySegment.ofArray(bytes), 0, shape, Geometry.contiguousStrides(shape, 1, Order.C),
@@ -2593,6 +2733,7 @@ public final class NdArray {
         Objects.requireNonNull(order, "order");
         int n = Copier.javaArrayLength(byteSize());
         byte[] out = new byte[n];
+        long[] shape = shapeRef();
         Copier.copy(this, new NdArray(MemorySegment.ofArray(out), 0, shape,
                 Geometry.contiguousStrides(shape, dtype.byteSize(), order), dtype, false, null));
         return out;
@@ -2733,7 +2874,7 @@ public final class NdArray {
         if (!(o instanceof NdArray other)) {
             return false;
         }
-        if (!Arrays.equals(shape, other.shape) || !dtype.withNativeOrder().equals(other.dtype.withNativeOrder())) {
+        if (!other.hasShape(this) || !dtype.withNativeOrder().equals(other.dtype.withNativeOrder())) {
             return false;
         }
         return Copier.contentEquals(this, other);
@@ -2742,7 +2883,7 @@ public final class NdArray {
     /** Hash of the shape, the native-order dtype and the native-order element bytes (consistent with {@link #equals}). */
     @Override
     public int hashCode() {
-        return 31 * (31 * Arrays.hashCode(shape) + dtype.withNativeOrder().hashCode()) + Copier.contentHash(this);
+        return 31 * (31 * Arrays.hashCode(shapeRef()) + dtype.withNativeOrder().hashCode()) + Copier.contentHash(this);
     }
 
     /**
@@ -2756,16 +2897,54 @@ public final class NdArray {
 
     /** Shape, strides, offset, dtype and flags, without touching the memory. */
     public String describe() {
-        return "NdArray[dtype=" + dtype + ", shape=" + Errors.shape(shape) + ", byteStrides=" + Errors.shape(strides)
+        return "NdArray[dtype=" + dtype + ", shape=" + Errors.shape(shapeRef()) + ", byteStrides=" + Errors.shape(stridesRef())
                 + ", byteOffset=" + byteOffset + ", C=" + isContiguous(Order.C) + ", F=" + isContiguous(Order.F)
                 + ", readOnly=" + readOnly + ", memory=" + (segment.isNative() ? "native" : "heap") + "]";
     }
 
+    /** The shape, shared when it is stored and fresh otherwise: callers must not write it. */
     long[] shapeRef() {
-        return shape;
+        return shape != null ? shape : pack(d0, d1);
     }
 
+    /** The byte strides, shared when they are stored and fresh otherwise: callers must not write them. */
     long[] stridesRef() {
-        return strides;
+        return strides != null ? strides : pack(s0, s1);
+    }
+
+    long dim(int axis) {
+        return shape != null ? shape[axis] : axis == 0 ? d0 : d1;
+    }
+
+    long stride(int axis) {
+        return strides != null ? strides[axis] : axis == 0 ? s0 : s1;
+    }
+
+    private long[] pack(long first, long second) {
+        return ndim == 0 ? new long[0] : ndim == 1 ? new long[] {first} : new long[] {first, second};
+    }
+
+    private boolean hasShape(long[] dims) {
+        if (dims.length != ndim) {
+            return false;
+        }
+        for (int i = 0; i < ndim; i++) {
+            if (dims[i] != dim(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean hasShape(NdArray other) {
+        if (other.ndim != ndim) {
+            return false;
+        }
+        for (int i = 0; i < ndim; i++) {
+            if (other.dim(i) != dim(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -123,6 +123,29 @@ class NdArrayBadInputTest {
     }
 
     @Test
+    void fixedArityOverloadsRefuseWhatTheVarargsFormsRefuse() {
+        refused(NullPointerException.class, () -> m.get((Index) null), "index item");
+        refused(NullPointerException.class, () -> m.get(Slice.all(), null), "index item");
+        refused(NullPointerException.class, () -> m.get(new Index[] {null}), "index item");
+        refused(IndexOutOfBoundsException.class, () -> m.get(Index.at(4)), "index 4", "axis 0", "size 4");
+        refused(IndexOutOfBoundsException.class, () -> m.get(Slice.all(), Index.at(-17)), "index -17", "axis 1", "size 16");
+        NdArray row = m.get(Index.at(0));
+        refused(IllegalArgumentException.class, () -> row.get(Index.at(0), Index.at(0)), "too many indices");
+        // 2^32 * 2^32 wraps to 0 and (2^32 + 1) * (2^32 - 1) to 2^64 - 1 = -1: neither may pass for 64 elements.
+        refused(IllegalArgumentException.class, () -> m.reshape(1L << 32, 1L << 32), "4294967296");
+        refused(IllegalArgumentException.class, () -> m.reshape((1L << 32) + 1, (1L << 32) - 1), "4294967297");
+        refused(IllegalArgumentException.class, () -> m.reshape(65), "65");
+        refused(IllegalArgumentException.class, () -> m.reshape(-1, -1), "-1");
+        assertArrayEquals(new long[] {8, 8}, m.reshape(-1, 8).shape());
+        assertArrayEquals(new long[] {64}, m.reshape(-1).shape());
+        NdArray empty = m.get(Slice.of(0, 0));
+        refused(IllegalArgumentException.class, () -> empty.reshape(1L << 62, 0), "overflows");
+        NdArray ragged = m.get(Slice.all(), Slice.of(0, 15));   // rows of 15 at a 16-element pitch: no 1-d view
+        refused(IllegalArgumentException.class, () -> ragged.reshape(60), "needs a copy", "copy(Order.C)");
+        refused(IllegalArgumentException.class, () -> ragged.reshape(6, 10), "needs a copy", "copy(Order.C)");
+    }
+
+    @Test
     void strideTimesDimensionOverflowIsRefused() {
         long big = Long.MAX_VALUE / 2 + 1;
         refused(IllegalArgumentException.class, () -> strided(DType.INT8, 0, new long[] {3}, new long[] {big}),

@@ -254,8 +254,13 @@ class ViewOracleTest {
                     case "reshape" -> {
                         Order order = Order.valueOf((String) step.get("order"));
                         long[] dims = Json.longs(step.get("shape"));
-                        yield expect("step " + k, "reshape(Order." + order + ", " + Arrays.toString(dims) + ")", step, false,
-                                () -> in.reshape(order, dims));
+                        NdArray out = expect("step " + k, "reshape(Order." + order + ", " + Arrays.toString(dims) + ")", step,
+                                false, () -> in.reshape(order, dims));
+                        if (order == Order.C && (dims.length == 1 || dims.length == 2)) {
+                            agree("reshape" + Arrays.toString(dims) + " (fixed arity)", out,
+                                    () -> dims.length == 1 ? in.reshape(dims[0]) : in.reshape(dims[0], dims[1]));
+                        }
+                        yield out;
                     }
                     case "broadcast" -> {
                         long[] dims = Json.longs(step.get("shape"));
@@ -324,6 +329,12 @@ class ViewOracleTest {
             }
             String what = "get(" + text + ")" + (Boolean.TRUE.equals(step.get("scalar")) ? " [NumPy: a scalar; compared with ...]" : "");
             NdArray out = expect("step " + k, what, step, false, () -> in.get(toIndex(items)));
+            if (items.size() == 1 || items.size() == 2) {
+                agree("get(" + text + ") (fixed arity)", out, () -> {
+                    Index[] ix = toIndex(items);
+                    return ix.length == 1 ? in.get(ix[0]) : in.get(ix[0], ix[1]);
+                });
+            }
             if (!zeroStep) {
                 // The string form must give the same view or the same refusal.
                 NdArray viaText;
@@ -344,6 +355,28 @@ class ViewOracleTest {
                 }
             }
             return out;
+        }
+
+        /**
+         * The fixed-arity overloads (get(Index), reshape(long, long), ...) must give
+         * the view, or the refusal, of the varargs form already checked against NumPy.
+         */
+        private static void agree(String what, NdArray expected, java.util.function.Supplier<NdArray> call) {
+            NdArray got;
+            try {
+                got = call.get();
+            } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+                if (expected != null) {
+                    throw new Mismatch(what + " threw " + e + " but the varargs form gave " + expected.describe());
+                }
+                return;
+            }
+            if (expected == null) {
+                throw new Mismatch(what + " gave " + got.describe() + " but the varargs form refused");
+            }
+            if (!expected.describe().equals(got.describe())) {
+                throw new Mismatch(what + " gave " + got.describe() + " but the varargs form gave " + expected.describe());
+            }
         }
 
         private static Index[] toIndex(List<Object> items) {
