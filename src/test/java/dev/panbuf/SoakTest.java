@@ -6,15 +6,26 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Soak: a million export/release cycles and ten million allocate/close cycles
- * leave the JVM's native memory exactly where it was (Native Memory Tracking,
+ * Soak: a million export/release cycles and ten million allocate/view/close
+ * cycles, each spread over {@value #THREADS} threads (exports of one shared
+ * arena, a third of them released by a separate "C side" thread), leave the
+ * JVM's native memory exactly where it was (Native Memory Tracking,
  * category "Other", where FFM's arena memory is counted: 0 bytes and 0
  * allocations of difference), glibc's malloc without growth (the export blocks
  * that C allocates, which NMT cannot see), and panbuf's {@link Accounting} at
@@ -27,6 +38,8 @@ class SoakTest {
 
     private static final int EXPORT_CYCLES = 1_000_000;
     private static final int ALLOCATE_CYCLES = 10_000_000;
+    /** Worker threads; the export cycles add one more that releases handed-off buffers, as a C consumer would. */
+    private static final int THREADS = 2;
     /** The NMT categories FFM allocations land in. */
     private static final String CATEGORY = "Other";
 
@@ -53,9 +66,10 @@ class SoakTest {
 
         Map<String, NmtCategory> after = NativeTestSupport.nativeMemory();
         Optional<Long> malloc1 = NativeTestSupport.mallocInUseBytes();
-        System.out.printf("soak: %,d export/release cycles in %.2f s (%.0f ns/cycle); %,d BufferArena allocate/close cycles"
-                        + " in %.2f s (%.0f ns/cycle)%n", EXPORT_CYCLES, (t1 - t0) / 1e9, (double) (t1 - t0) / EXPORT_CYCLES,
-                ALLOCATE_CYCLES, (t2 - t1) / 1e9, (double) (t2 - t1) / ALLOCATE_CYCLES);
+        System.out.printf("soak: %,d view/export/release cycles on %d threads in %.2f s (%.0f ns/cycle); %,d BufferArena"
+                        + " allocate/view/close cycles on %d threads in %.2f s (%.0f ns/cycle)%n", EXPORT_CYCLES, THREADS,
+                (t1 - t0) / 1e9, (double) (t1 - t0) / EXPORT_CYCLES, ALLOCATE_CYCLES, THREADS, (t2 - t1) / 1e9,
+                (double) (t2 - t1) / ALLOCATE_CYCLES);
         System.out.printf("soak: NMT %s before %s, after %s; malloc in use before %s, after %s; %s%n", CATEGORY,
                 before.get(CATEGORY), after.get(CATEGORY), malloc0.map(Object::toString).orElse("n/a"),
                 malloc1.map(Object::toString).orElse("n/a"), Accounting.summary());
@@ -76,37 +90,98 @@ class SoakTest {
         assertEquals(imports0, Accounting.liveImports());
     }
 
-    /** What a program that hands one buffer to C over and over does; the three ways it can be released. */
-    private static void exportCycles(int cycles) {
+    /**
+     * What a program that hands one buffer to C over and over does, from
+     * several threads at once: each cycle makes a view (the whole frame, a
+     * region, or its transpose), exports it and releases it in one of three
+     * ways: Java's close, C's pb_release then close, or a hand-off whose
+     * pb_release runs on the C-side thread.
+     */
+    private static void exportCycles(int cycles) throws Exception {
         try (BufferArena arena = BufferArena.ofShared()) {
             NdArray frame = NdArray.allocate(arena, DType.FLOAT32, 480, 640);
-            NdArray roi = frame.get("100:200, 300:500");
-            for (int i = 0; i < cycles; i++) {
-                Export e = ((i & 1) == 0 ? frame : roi).export();
-                switch (i % 3) {
-                    case 0 -> e.close();
-                    case 1 -> {
-                        Shim.release(e.pointer());   // C released it; Java's close is then a no-op
-                        e.close();
+            // A C consumer that keeps up: a short queue. The release flags of exports
+            // live in a pool of never-freed 1024-cell slabs that grows with the peak
+            // number of live exports (not with their count); a backlog past that
+            // would grow it once, a step in NMT that a leak test must not see.
+            BlockingQueue<MemorySegment> handedOff = new ArrayBlockingQueue<>(64);
+            MemorySegment stop = MemorySegment.NULL;
+            ExecutorService pool = Executors.newFixedThreadPool(THREADS + 1);
+            try {
+                Future<?> cSide = pool.submit(() -> {
+                    for (MemorySegment p = handedOff.take(); !p.equals(stop); p = handedOff.take()) {
+                        Shim.release(p);
                     }
-                    default -> Shim.release(e.handOff());
+                    return null;
+                });
+                List<Callable<Object>> workers = new ArrayList<>();
+                for (int t = 0; t < THREADS; t++) {
+                    int share = cycles / THREADS + (t < cycles % THREADS ? 1 : 0);
+                    workers.add(() -> {
+                        for (int i = 0; i < share; i++) {
+                            NdArray view = switch (i % 4) {
+                                case 0, 2 -> frame;
+                                case 1 -> frame.get(Slice.of(100, 200), Slice.of(300, 500));
+                                default -> frame.transpose();
+                            };
+                            Export e = view.export();
+                            switch (i % 3) {
+                                case 0 -> e.close();
+                                case 1 -> {
+                                    Shim.release(e.pointer());   // C released it; Java's close is then a no-op
+                                    e.close();
+                                }
+                                default -> handedOff.put(e.handOff());
+                            }
+                        }
+                        return null;
+                    });
                 }
+                for (Future<Object> f : pool.invokeAll(workers)) {
+                    f.get();
+                }
+                handedOff.put(stop);
+                cSide.get();
+            } finally {
+                stopAndJoin(pool);
             }
             assertEquals(0, arena.liveExportCount());
         }
     }
 
-    /** What a program that makes a short-lived scratch array per request does. */
-    private static void allocateCycles(int cycles) {
-        long sink = 0;
-        for (int i = 0; i < cycles; i++) {
-            try (BufferArena arena = BufferArena.ofConfined()) {
-                NdArray scratch = NdArray.allocate(arena, DType.FLOAT32, 16);
-                scratch.setFloat(i, 15);
-                sink += (long) scratch.getFloat(15);
+    /** What a service that makes a short-lived scratch array and a view of it per request does, on several threads. */
+    private static void allocateCycles(int cycles) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(THREADS);
+        try {
+            List<Callable<Long>> workers = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                int share = cycles / THREADS + (t < cycles % THREADS ? 1 : 0);
+                workers.add(() -> {
+                    long sink = 0;
+                    for (int i = 0; i < share; i++) {
+                        try (BufferArena arena = BufferArena.ofConfined()) {
+                            NdArray scratch = NdArray.allocate(arena, DType.FLOAT32, 16);
+                            scratch.setFloat(i, 15);
+                            sink += (long) scratch.reshape(4, 4).transpose().getFloat(3, 3);
+                        }
+                    }
+                    return sink;
+                });
             }
+            long sink = 0;
+            for (Future<Long> f : pool.invokeAll(workers)) {
+                sink += f.get();
+            }
+            assertTrue(sink != 1);
+        } finally {
+            stopAndJoin(pool);
         }
-        assertTrue(sink != 1);
+    }
+
+    /** Stops the pool and waits until its threads have exited, so whatever they hold natively is freed before NMT looks. */
+    private static void stopAndJoin(ExecutorService pool) throws InterruptedException {
+        pool.shutdownNow();
+        assertTrue(pool.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES), "soak threads did not stop");
     }
 
     /** Lets the garbage collector and the leak detector's cleaner finish with what the cycles dropped. */
