@@ -40,6 +40,7 @@ import java.util.regex.Pattern;
  * <pre>
  * panbuf bench            full mode: every benchmark and size; 2 forks, 5 x 0.5 s warm-up, 10 x 0.5 s measurement
  * panbuf bench --quick    the benchmarks behind the targets; 1 fork, 3 x 0.2 s + 5 x 0.2 s (about 4 minutes on 2 cores)
+ * panbuf bench --targets  the same benchmarks with the full mode's timing, to settle close calls (about 25 minutes)
  * panbuf bench --smoke    two benchmarks in this JVM for 0.1 s each, no report: proves the suite starts (CI)
  *   --only REGEX          benchmarks of the whole suite whose Class.method matches (their targets' baselines are added)
  *   --out DIR             where the report goes (default: bench/ in the checkout)
@@ -57,7 +58,7 @@ public final class BenchMain {
 
     /** How long and how often each benchmark runs. */
     enum Mode {
-        QUICK(1, 3, 200, 5, 200), FULL(2, 5, 500, 10, 500), SMOKE(0, 0, 100, 1, 100);
+        QUICK(1, 3, 200, 5, 200), TARGETS(2, 5, 500, 10, 500), FULL(2, 5, 500, 10, 500), SMOKE(0, 0, 100, 1, 100);
 
         final int forks;
         final int warmups;
@@ -140,13 +141,14 @@ public final class BenchMain {
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--quick" -> mode = Mode.QUICK;
+                case "--targets" -> mode = Mode.TARGETS;
                 case "--full" -> mode = Mode.FULL;
                 case "--smoke" -> mode = Mode.SMOKE;
                 case "--no-numpy" -> numpy = false;
                 case "--only" -> only = Pattern.compile(value(args, ++i, "--only"));
                 case "--out" -> outDir = Path.of(value(args, ++i, "--out")).toAbsolutePath();
                 case "-h", "--help" -> {
-                    out.println("usage: panbuf bench [--quick | --full | --smoke] [--only REGEX] [--out DIR] [--no-numpy]");
+                    out.println("usage: panbuf bench [--quick | --targets | --full | --smoke] [--only REGEX] [--out DIR] [--no-numpy]");
                     return 0;
                 }
                 default -> {
@@ -157,7 +159,7 @@ public final class BenchMain {
         }
         // --only picks from the whole suite, whatever the mode; the mode sets the timing.
         List<Plan.Case> cases = Plan.complete(switch (mode) {
-            case QUICK -> only != null ? Plan.full() : Plan.quick();
+            case QUICK, TARGETS -> only != null ? Plan.full() : Plan.quick();
             case FULL -> Plan.full();
             case SMOKE -> Plan.smoke();
         }, only, mode != Mode.SMOKE);

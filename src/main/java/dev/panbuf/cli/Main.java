@@ -49,7 +49,7 @@ public final class Main {
         out.println();
         out.println("  demo                 a guided tour: typed views, export to C without copying,");
         out.println("                       C writes and Java reads, and lifetimes that cannot be broken");
-        out.println("  bench [--quick|--full|--smoke] [--only REGEX]");
+        out.println("  bench [--quick|--targets|--full|--smoke] [--only REGEX]");
         out.println("                       benchmarks against their baselines (float[] loops, memcpy, NumPy),");
         out.println("                       written to bench/results.md and bench/ratios.png");
         out.println("  inspect FILE.npy     dtype, shape, strides, order, size and contents of a .npy file");
