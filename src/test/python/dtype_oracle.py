@@ -202,6 +202,9 @@ FORMATS_EXTRA = [
     'hHiIlLqQ', '@hHiIlLqQ', '=hHiIlLqQ', '<hHiIlLqQ', '>hHiIlLqQ', '^hHiIlLqQ', 'bhbibqbd', '@bhbibqbd',
     '=bhbibqbd', 'e', '>e', 'T{e:a:b:b:}', 'T{?:a:d:b:}', 'b:f1:b:f0:b', '2x:a:', '0x:a:', '3s:a:3s:b:',
     'T{T{b:a:}:x:}', '@T{<i:a:}i:b:', '<T{@i:a:}i:b:',
+    # records whose size passes NumPy's C-int limit: each item fits, the sum or the alignment does not
+    'T{Q:f0:2147483647xQ:f1:}', 'T{2147483647s:a:2s:b:}', 'T{2147483647s:a:}', 'T{2147483646s:a:s:b:}',
+    'T{2147483640s:a:Q:b:}', '=T{2147483640s:a:Q:b:}', 'Q2147483639x', 'Q2147483640x', 'T{2147483647x}x',
 ]
 
 

@@ -214,6 +214,7 @@ class BadInputCatalogTest {
                 return thrown(() -> NdArray.fromPbBuffer(pb.pointer(), arena));
             }
         });
+        p.put("D18", () -> thrown(() -> DType.fromFormat("T{Q:f0:2147483647xQ:f1:}")));
         // ---- lifetimes
         p.put("L1", () -> {
             BufferArena a = BufferArena.ofConfined();

@@ -74,7 +74,8 @@ import java.util.Set;
  *
  * <p>{@code parse(format(d))} equals {@code d} for every dtype whose fields
  * are declared in offset order and whose size fits a repeat count
- * ({@value #MAX_COUNT} bytes, NumPy's limit too).
+ * ({@value #MAX_COUNT} bytes, NumPy's limit too); the parser refuses larger
+ * records, as NumPy does.
  *
  * <p>Every error is an {@link IllegalArgumentException} whose message quotes
  * the input, names the 0-based position and says what was expected there.
@@ -563,10 +564,22 @@ public final class StructFormat {
                     items.add(new Item(name, value, offset));
                 }
                 offset += size;
+                // Each item is at most MAX_COUNT bytes, so checking as we go keeps the sum far from overflow.
+                if (offset > MAX_COUNT) {
+                    throw new Fail(codeAt, tooLarge(offset));
+                }
             }
             // NumPy pads a record to its alignment when the mode in force at its end is '@'.
             long byteSize = mode == '@' ? alignUp(offset, alignment) : offset;
+            if (byteSize > MAX_COUNT) {
+                throw new Fail(pos, tooLarge(byteSize));
+            }
             return new Group(items, names, byteSize, alignment);
+        }
+
+        private static String tooLarge(long bytes) {
+            return "the record reaches " + bytes + " bytes here, more than " + MAX_COUNT
+                    + " (NumPy keeps item sizes in a C int and refuses it too)";
         }
 
         private DType scalar(char code, int codeAt) {
