@@ -339,12 +339,14 @@ public final class Export implements AutoCloseable {
     static final class Cells {
         private static final int PER_SLAB = 1024;
         private static final ArrayDeque<MemorySegment> FREE = new ArrayDeque<>();
+        private static int slabs;
 
         private Cells() {}
 
         static synchronized MemorySegment take() {
             if (FREE.isEmpty()) {
                 MemorySegment slab = Arena.global().allocate(4L * PER_SLAB, 64);
+                slabs++;
                 for (int i = 0; i < PER_SLAB; i++) {
                     FREE.push(slab.asSlice(4L * i, 4));
                 }
@@ -352,6 +354,11 @@ public final class Export implements AutoCloseable {
             MemorySegment c = FREE.pop();
             c.set(ValueLayout.JAVA_INT, 0, 0);
             return c;
+        }
+
+        /** Slabs allocated so far: they are never freed, so this is the pool's high-water mark in units of 1024 cells. */
+        static synchronized int slabs() {
+            return slabs;
         }
 
         static synchronized void giveBack(MemorySegment c) {
