@@ -77,6 +77,9 @@ public final class DType {
 
     private static final boolean NATIVE_LE = ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN;
 
+    /** The largest item, in bytes, a dtype may have: NumPy keeps item sizes in a C {@code int}. */
+    public static final long MAX_ITEM_SIZE = Integer.MAX_VALUE;
+
     public static final DType BOOL = scalar(Kind.BOOL, 1, null);
     public static final DType INT8 = scalar(Kind.SIGNED, 1, null);
     public static final DType UINT8 = scalar(Kind.UNSIGNED, 1, null);
@@ -113,7 +116,7 @@ public final class DType {
      * A scalar dtype.
      *
      * @param kind     any kind but {@link Kind#RECORD}
-     * @param byteSize 1, 2, 4 or 8 as the kind allows (bool: 1; float: 2, 4, 8); for {@link Kind#BYTES} any size &gt; 0
+     * @param byteSize 1, 2, 4 or 8 as the kind allows (bool: 1; float: 2, 4, 8); for {@link Kind#BYTES} 1 to {@value #MAX_ITEM_SIZE}
      * @param order    the byte order; ignored (and reported as {@code null}) for one-byte types and bytes
      * @throws IllegalArgumentException naming the kind and size when NumPy has no such type
      */
@@ -123,7 +126,7 @@ public final class DType {
             case BOOL -> byteSize == 1;
             case SIGNED, UNSIGNED -> byteSize == 1 || byteSize == 2 || byteSize == 4 || byteSize == 8;
             case FLOAT -> byteSize == 2 || byteSize == 4 || byteSize == 8;
-            case BYTES -> byteSize > 0;
+            case BYTES -> byteSize > 0 && byteSize <= MAX_ITEM_SIZE;
             case RECORD -> false;
         };
         if (!ok) {
@@ -133,7 +136,9 @@ public final class DType {
                     + switch (kind) {
                         case BOOL -> "bool is 1 byte";
                         case FLOAT -> "floats are 2, 4 or 8 bytes";
-                        case BYTES -> "bytes need a size > 0";
+                        case BYTES -> byteSize > 0 ? "bytes are at most " + MAX_ITEM_SIZE
+                                + " bytes, the largest item NumPy allows (it keeps item sizes in a C int)"
+                                : "bytes need a size > 0";
                         default -> "integers are 1, 2, 4 or 8 bytes";
                     });
         }
@@ -148,12 +153,17 @@ public final class DType {
      * may be listed in any order but may not overlap or extend past the element.
      *
      * @throws IllegalArgumentException naming the field, when a name repeats, is empty,
-     *         or a field overlaps another or the end of the element
+     *         or a field overlaps another or the end of the element; naming the size when it
+     *         is not between 1 and {@value #MAX_ITEM_SIZE}
      */
     public static DType record(List<Field> fields, long byteSize) {
         Objects.requireNonNull(fields, "fields");
         if (byteSize <= 0) {
             throw new IllegalArgumentException("a record needs a byte size > 0, got " + byteSize);
+        }
+        if (byteSize > MAX_ITEM_SIZE) {
+            throw new IllegalArgumentException("a record of " + byteSize + " bytes is larger than " + MAX_ITEM_SIZE
+                    + " bytes, the largest item NumPy allows (it keeps item sizes in a C int)");
         }
         List<Field> copy = List.copyOf(fields);
         List<Field> byOffset = new ArrayList<>(copy);

@@ -215,6 +215,8 @@ class BadInputCatalogTest {
             }
         });
         p.put("D18", () -> thrown(() -> DType.fromFormat("T{Q:f0:2147483647xQ:f1:}")));
+        p.put("D19", () -> thrown(() -> DType.scalar(DType.Kind.BYTES, 1L << 31, null)));
+        p.put("D20", () -> thrown(() -> DType.record(List.of(new DType.Field("a", DType.UINT8, 0)), 1L << 31)));
         // ---- lifetimes
         p.put("L1", () -> {
             BufferArena a = BufferArena.ofConfined();
