@@ -112,19 +112,9 @@ public final class NdArray {
 
     /** Trusted constructor: the caller has proved every reachable byte lies inside the segment. */
     NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, DType dtype, boolean readOnly, Object owner) {
-        this.segment = segment;
-        this.byteOffset = byteOffset;
-        this.shape = shape.length > 2 ? shape : null;
-        this.strides = shape.length > 2 ? strides : null;
-        this.dtype = dtype;
-        this.readOnly = readOnly || segment.isReadOnly();
-        this.ndim = shape.length;
-        this.access = dtype.access;
-        this.d0 = ndim > 0 ? shape[0] : 0;
-        this.d1 = ndim > 1 ? shape[1] : 0;
-        this.s0 = ndim > 0 ? strides[0] : 0;
-        this.s1 = ndim > 1 ? strides[1] : 0;
-        this.owner = owner;
+        this(segment, byteOffset, shape.length > 2 ? shape : null, shape.length > 2 ? strides : null, shape.length,
+                shape.length > 0 ? shape[0] : 0, shape.length > 1 ? shape[1] : 0,
+                shape.length > 0 ? strides[0] : 0, shape.length > 1 ? strides[1] : 0, dtype, readOnly || segment.isReadOnly(), owner);
     }
 
     /**
@@ -133,12 +123,24 @@ public final class NdArray {
      */
     NdArray(MemorySegment segment, long byteOffset, int ndim, long d0, long d1, long s0, long s1,
             DType dtype, boolean readOnly, Object owner) {
+        this(segment, byteOffset, null, null, ndim, d0, d1, s0, s1, dtype, readOnly || segment.isReadOnly(), owner);
+    }
+
+    /** The geometry of {@code like} (arrays shared: they are never written) at another offset or dtype. */
+    private NdArray(NdArray like, long byteOffset, DType dtype, boolean readOnly) {
+        this(like.segment, byteOffset, like.shape, like.strides, like.ndim, like.d0, like.d1, like.s0, like.s1, dtype,
+                readOnly || like.readOnly, like.owner);
+    }
+
+    /** Every field as given; the other constructors decide what to store. */
+    private NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, int ndim, long d0, long d1,
+            long s0, long s1, DType dtype, boolean readOnly, Object owner) {
         this.segment = segment;
         this.byteOffset = byteOffset;
-        this.shape = null;
-        this.strides = null;
+        this.shape = shape;
+        this.strides = strides;
         this.dtype = dtype;
-        this.readOnly = readOnly || segment.isReadOnly();
+        this.readOnly = readOnly;
         this.ndim = ndim;
         this.access = dtype.access;
         this.d0 = d0;
@@ -146,23 +148,6 @@ public final class NdArray {
         this.s0 = s0;
         this.s1 = s1;
         this.owner = owner;
-    }
-
-    /** The geometry of {@code like} (arrays shared: they are never written) at another offset or dtype. */
-    private NdArray(NdArray like, long byteOffset, DType dtype, boolean readOnly) {
-        this.segment = like.segment;
-        this.byteOffset = byteOffset;
-        this.shape = like.shape;
-        this.strides = like.strides;
-        this.dtype = dtype;
-        this.readOnly = readOnly || like.readOnly;
-        this.ndim = like.ndim;
-        this.access = dtype.access;
-        this.d0 = like.d0;
-        this.d1 = like.d1;
-        this.s0 = like.s0;
-        this.s1 = like.s1;
-        this.owner = like.owner;
     }
 
     // ------------------------------------------------------------------ factories
@@ -534,13 +519,7 @@ public final class NdArray {
                     out++;
                 }
                 case Index.At at -> {
-                    long i = at.index();
-                    long size = dim(axis);
-                    long resolved = i < 0 ? i + size : i;
-                    if (resolved < 0 || resolved >= size) {
-                        throw Errors.pythonIndexOutOfRange(i, axis, size);
-                    }
-                    offset += resolved * stride(axis);
+                    offset += resolve(at, axis, dim(axis)) * stride(axis);
                     axis++;
                 }
                 case Slice s -> {
@@ -582,6 +561,16 @@ public final class NdArray {
         return get(new Index[] {first, second});
     }
 
+    /** The index {@code at} names on an axis of {@code size}, negative counting from the end (Python's rule). */
+    private static long resolve(Index.At at, int axis, long size) {
+        long i = at.index();
+        long resolved = i < 0 ? i + size : i;
+        if (resolved < 0 || resolved >= size) {
+            throw Errors.pythonIndexOutOfRange(i, axis, size);
+        }
+        return resolved;
+    }
+
     // True for an item that selects within one axis: an integer or a slice. Ellipses,
     // new axes and nulls (refused there) take the general path.
     private static boolean isAxisIndex(Index item) {
@@ -604,12 +593,7 @@ public final class NdArray {
             long outSize = size;
             long outStride = stride;
             if (item instanceof Index.At at) {
-                long i = at.index();
-                long resolved = i < 0 ? i + size : i;
-                if (resolved < 0 || resolved >= size) {
-                    throw Errors.pythonIndexOutOfRange(i, axis, size);
-                }
-                offset += resolved * stride;
+                offset += resolve(at, axis, size) * stride;
                 continue;
             }
             if (item instanceof Slice s) {
@@ -751,7 +735,7 @@ public final class NdArray {
 
     /** {@link #reshape(long...)} to one dimension, without allocating the varargs array. */
     public NdArray reshape(long length) {
-        if (length >= 0 && length == elementCount() && length > 0 && ndim != 1 && isContiguous(Order.C)) {
+        if (length > 0 && length == elementCount() && ndim != 1 && isContiguous(Order.C)) {
             return new NdArray(segment, byteOffset, 1, length, 0, dtype.byteSize(), 0, dtype, readOnly, owner);
         }
         return reshape(Order.C, new long[] {length});

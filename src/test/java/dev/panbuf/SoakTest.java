@@ -134,32 +134,25 @@ class SoakTest {
                     }
                     return null;
                 });
-                List<Callable<Object>> workers = new ArrayList<>();
-                for (int t = 0; t < THREADS; t++) {
-                    int share = cycles / THREADS + (t < cycles % THREADS ? 1 : 0);
-                    workers.add(() -> {
-                        for (int i = 0; i < share; i++) {
-                            NdArray view = switch (i % 4) {
-                                case 0, 2 -> frame;
-                                case 1 -> frame.get(Slice.of(100, 200), Slice.of(300, 500));
-                                default -> frame.transpose();
-                            };
-                            Export e = view.export();
-                            switch (i % 3) {
-                                case 0 -> e.close();
-                                case 1 -> {
-                                    Shim.release(e.pointer());   // C released it; Java's close is then a no-op
-                                    e.close();
-                                }
-                                default -> handedOff.put(e.handOff());
+                onWorkers(pool, cycles, share -> {
+                    for (int i = 0; i < share; i++) {
+                        NdArray view = switch (i % 4) {
+                            case 0, 2 -> frame;
+                            case 1 -> frame.get(Slice.of(100, 200), Slice.of(300, 500));
+                            default -> frame.transpose();
+                        };
+                        Export e = view.export();
+                        switch (i % 3) {
+                            case 0 -> e.close();
+                            case 1 -> {
+                                Shim.release(e.pointer());   // C released it; Java's close is then a no-op
+                                e.close();
                             }
+                            default -> handedOff.put(e.handOff());
                         }
-                        return null;
-                    });
-                }
-                for (Future<Object> f : pool.invokeAll(workers)) {
-                    f.get();
-                }
+                    }
+                    return 0;
+                });
                 handedOff.put(stop);
                 cSide.get();
             } finally {
@@ -173,29 +166,40 @@ class SoakTest {
     private static void allocateCycles(int cycles) throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(THREADS);
         try {
-            List<Callable<Long>> workers = new ArrayList<>();
-            for (int t = 0; t < THREADS; t++) {
-                int share = cycles / THREADS + (t < cycles % THREADS ? 1 : 0);
-                workers.add(() -> {
-                    long sink = 0;
-                    for (int i = 0; i < share; i++) {
-                        try (BufferArena arena = BufferArena.ofConfined()) {
-                            NdArray scratch = NdArray.allocate(arena, DType.FLOAT32, 16);
-                            scratch.setFloat(i, 15);
-                            sink += (long) scratch.reshape(4, 4).transpose().getFloat(3, 3);
-                        }
+            long sink = onWorkers(pool, cycles, share -> {
+                long sum = 0;
+                for (int i = 0; i < share; i++) {
+                    try (BufferArena arena = BufferArena.ofConfined()) {
+                        NdArray scratch = NdArray.allocate(arena, DType.FLOAT32, 16);
+                        scratch.setFloat(i, 15);
+                        sum += (long) scratch.reshape(4, 4).transpose().getFloat(3, 3);
                     }
-                    return sink;
-                });
-            }
-            long sink = 0;
-            for (Future<Long> f : pool.invokeAll(workers)) {
-                sink += f.get();
-            }
+                }
+                return sum;
+            });
             assertTrue(sink != 1);
         } finally {
             stopAndJoin(pool);
         }
+    }
+
+    /** One worker's part of a soak phase: runs {@code cycles} cycles and returns a value the JIT cannot drop. */
+    private interface Share {
+        long run(int cycles) throws Exception;
+    }
+
+    /** Splits {@code cycles} over {@value #THREADS} workers on {@code pool}, waits for all, and sums what they return. */
+    private static long onWorkers(ExecutorService pool, int cycles, Share share) throws Exception {
+        List<Callable<Long>> workers = new ArrayList<>();
+        for (int t = 0; t < THREADS; t++) {
+            int count = cycles / THREADS + (t < cycles % THREADS ? 1 : 0);
+            workers.add(() -> share.run(count));
+        }
+        long sum = 0;
+        for (Future<Long> f : pool.invokeAll(workers)) {
+            sum += f.get();
+        }
+        return sum;
     }
 
     /** Stops the pool and waits until its threads have exited, so whatever they hold natively is freed before NMT looks. */

@@ -336,30 +336,15 @@ class ViewOracleTest {
                 });
             }
             if (!zeroStep) {
-                // The string form must give the same view or the same refusal.
-                NdArray viaText;
-                try {
-                    viaText = in.get(text.toString());
-                } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
-                    if (out != null) {
-                        throw new Mismatch("get(\"" + text + "\") threw " + e + " but get(Index...) succeeded");
-                    }
-                    return null;
-                }
-                if (out == null) {
-                    throw new Mismatch("get(\"" + text + "\") succeeded but get(Index...) refused");
-                }
-                if (!out.describe().equals(viaText.describe())) {
-                    throw new Mismatch("get(\"" + text + "\") gave " + viaText.describe() + " but get(Index...) gave "
-                            + out.describe());
-                }
+                agree("get(\"" + text + "\") (the string form)", out, () -> in.get(text.toString()));
             }
             return out;
         }
 
         /**
-         * The fixed-arity overloads (get(Index), reshape(long, long), ...) must give
-         * the view, or the refusal, of the varargs form already checked against NumPy.
+         * Another spelling of an operation (the string form of an index, the
+         * fixed-arity overloads get(Index), reshape(long, long), ...) must give the
+         * view, or the refusal, of the varargs form already checked against NumPy.
          */
         private static void agree(String what, NdArray expected, java.util.function.Supplier<NdArray> call) {
             NdArray got;

@@ -270,7 +270,7 @@ public final class NumpyDescr {
         while (i < len && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
             if (!tooBig) {
                 size = size * 10 + (s.charAt(i) - '0');
-                tooBig = size > Integer.MAX_VALUE;
+                tooBig = size > DType.MAX_ITEM_SIZE;
             }
             i++;
         }

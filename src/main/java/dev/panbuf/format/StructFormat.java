@@ -87,7 +87,7 @@ public final class StructFormat {
     public static final int MAX_NESTING = 64;
 
     /** The largest repeat count: NumPy keeps item sizes in a C {@code int}. */
-    public static final long MAX_COUNT = Integer.MAX_VALUE;
+    public static final long MAX_COUNT = DType.MAX_ITEM_SIZE;
 
     /** Padding up to this many bytes is written one {@code x} per byte, as NumPy does; longer as {@code <n>x}. */
     public static final int MAX_SPELLED_PADDING = 255;
@@ -565,20 +565,20 @@ public final class StructFormat {
                 }
                 offset += size;
                 // Each item is at most MAX_COUNT bytes, so checking as we go keeps the sum far from overflow.
-                if (offset > MAX_COUNT) {
+                if (offset > DType.MAX_ITEM_SIZE) {
                     throw new Fail(codeAt, tooLarge(offset));
                 }
             }
             // NumPy pads a record to its alignment when the mode in force at its end is '@'.
             long byteSize = mode == '@' ? alignUp(offset, alignment) : offset;
-            if (byteSize > MAX_COUNT) {
+            if (byteSize > DType.MAX_ITEM_SIZE) {
                 throw new Fail(pos, tooLarge(byteSize));
             }
             return new Group(items, names, byteSize, alignment);
         }
 
         private static String tooLarge(long bytes) {
-            return "the record reaches " + bytes + " bytes here, more than " + MAX_COUNT
+            return "the record reaches " + bytes + " bytes here, more than " + DType.MAX_ITEM_SIZE
                     + " (NumPy keeps item sizes in a C int and refuses it too)";
         }
 
