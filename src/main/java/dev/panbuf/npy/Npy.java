@@ -12,8 +12,11 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -51,6 +54,32 @@ import java.util.Objects;
  * A file that another process truncates while it is mapped can still fault
  * on access, as with any mapping.
  *
+ * <h2>Durability: nothing lost on disk</h2>
+ * {@link #write(Path, NdArray)} and {@link #create} never write into the
+ * destination: they write a new temporary file in the destination's folder,
+ * force it to the storage device, move it over the destination atomically
+ * ({@code rename(2)}) and force the folder. At every moment, even if the
+ * process is killed or the machine loses power, the destination is the whole
+ * old file or the whole new one; readers and mappings of the old file (a
+ * view being saved over the very file it maps, for one) keep reading the old
+ * data, which lives until they close. Whatever makes that impossible (the
+ * folder is not writable, the destination is a directory, a device or a
+ * mount point, it changed while being written) is refused with a message
+ * that says what to do, and the destination is left as it was.
+ * {@link WriteMode} offers the same replace without forcing, and an explicit
+ * in-place write.
+ *
+ * <p>Edits through a {@link MapMode#READ_WRITE} mapping are in the file at
+ * once for every reader of this machine, and reach the storage device when
+ * the kernel writes them back; {@link #flush(NdArray)} forces them there at a
+ * moment of the caller's choosing, as {@code numpy.memmap.flush()} does.
+ *
+ * <p>A temporary file is named {@code .<name>.panbuf-tmp-<pid>-<16 hex digits>}
+ * (hidden, never matching {@code *.npy}); a writer killed mid-write leaves its
+ * temporary file behind (never a damaged destination): {@link #isTemporaryFile}
+ * recognises such files and {@link #deleteStaleTemporaryFiles} removes those
+ * whose writer has ended.
+ *
  * {@snippet :
  * try (BufferArena arena = BufferArena.ofConfined()) {
  *     NdArray a = Npy.map(Path.of("weights.npy"), arena, Npy.MapMode.READ_ONLY);   // no copy
@@ -79,7 +108,63 @@ public final class Npy {
         }
     }
 
+    /**
+     * How {@link #write(Path, NdArray, WriteMode)} and
+     * {@link #create(Path, DType, Order, Arena, WriteMode, long...)} put the
+     * new file in place.
+     */
+    public enum WriteMode {
+        /**
+         * The default: a new temporary file in the destination's folder,
+         * forced to the storage device, moved over the destination atomically,
+         * then the folder forced. When the call returns, the new file survives a
+         * power loss; at every moment before, a crash (of the process, the
+         * kernel or the machine) leaves the whole old file. Costs the time the
+         * device needs to store the data (none on tmpfs).
+         */
+        ATOMIC_DURABLE,
+        /**
+         * The same atomic replace without forcing anything: a killed process
+         * still leaves the whole old or the whole new file (the kernel makes the
+         * rename atomic), but after a kernel crash or power loss soon after the
+         * call, the destination may be the old file, or the new name with data
+         * the device had not stored yet (an empty or partial file on some file
+         * systems). For files that can be made again.
+         */
+        ATOMIC,
+        /**
+         * The old way, and {@code np.save}'s: the destination itself is
+         * truncated and written. Keeps the file's identity (its inode, hard
+         * links, ACLs, extended attributes, a bind mount) and needs no space for
+         * a second copy nor a writable folder. Hazards: a crash or failure
+         * during the write leaves a truncated, partial file; every mapping of
+         * the file (in any process) loses the pages past the new end, and
+         * reading them faults. Refused when this process maps the file through
+         * {@link #map} or {@link #create}: the data being written may be those
+         * very pages.
+         */
+        IN_PLACE
+    }
+
     private static final int COPY_CHUNK = 1 << 20;
+
+    /**
+     * Tests only: told of each step of an atomic write ({@link AtomicReplace#STEP_DATA}
+     * after each chunk, with the bytes written so far; {@link AtomicReplace#STEP_COMMIT}
+     * before the move), to inject faults at those moments. Null in normal use.
+     */
+    interface WriteHook {
+        void step(String step, Path temporary, long bytesWritten) throws IOException;
+    }
+
+    static volatile WriteHook hook;
+
+    static void step(String step, Path temporary, long bytesWritten) throws IOException {
+        WriteHook h = hook;
+        if (h != null) {
+            h.step(step, temporary, bytesWritten);
+        }
+    }
 
     private Npy() {}
 
@@ -228,6 +313,12 @@ public final class Npy {
      * The mapping covers exactly the data the header declares, checked
      * against the file's size first.
      *
+     * <p>The mapping is of the file the path names now. When
+     * {@link #write(Path, NdArray)} or {@link #create} later replace that path,
+     * the mapping keeps the old file, complete, until the arena closes: a
+     * {@link MapMode#READ_WRITE} mapping then edits a file that no longer has
+     * a name, and {@link #flush(NdArray)} says so.
+     *
      * @throws NpyFormatException when the file is malformed; nothing is mapped then
      * @throws IOException when the file cannot be opened or mapped
      */
@@ -240,12 +331,14 @@ public final class Npy {
                 ? new StandardOpenOption[] {StandardOpenOption.READ, StandardOpenOption.WRITE}
                 : new StandardOpenOption[] {StandardOpenOption.READ};
         try (FileChannel ch = FileChannel.open(file, options)) {
+            Object fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
             NpyHeader h = readHeader(ch, ch.size());
-            return mapData(ch, h, arena, mode);
+            return mapData(ch, h, arena, mode, file.toAbsolutePath(), fileKey);
         }
     }
 
-    private static NdArray mapData(FileChannel ch, NpyHeader h, Arena arena, MapMode mode) throws IOException {
+    private static NdArray mapData(FileChannel ch, NpyHeader h, Arena arena, MapMode mode, Path path, Object fileKey)
+            throws IOException {
         long n = h.dataBytes();
         if (n == 0) {
             // Nothing to map: an empty view of (arena-owned) empty memory.
@@ -254,6 +347,7 @@ public final class Npy {
             return mode == MapMode.READ_ONLY ? v.asReadOnly() : v;
         }
         MemorySegment memory = ch.map(mode.channelMode, h.dataOffset(), n, arena);
+        MappedFiles.register(memory, mode, path, fileKey);
         return view(memory, h);
     }
 
@@ -261,25 +355,65 @@ public final class Npy {
      * Creates (or replaces) a {@code .npy} file for an array of this dtype,
      * order and shape, and maps its data read-write for the lifetime of
      * {@code arena}, as {@code np.lib.format.open_memmap(file, mode='w+')}:
-     * the data starts zeroed, and what is written through the view is in the file.
+     * the data starts zeroed, and what is written through the view is in the file
+     * (forced to the device by {@link #flush(NdArray)}). The file is put in place
+     * as {@link WriteMode#ATOMIC_DURABLE} says: an existing file, and every
+     * mapping of it, stays whole until the new one (header and size) replaces it.
      *
      * @throws IllegalArgumentException when the shape is invalid or its byte size overflows
-     * @throws IOException when the file cannot be written or mapped
+     * @throws IOException when the file cannot be written or mapped, with the reason;
+     *         the destination is then unchanged
      */
     public static NdArray create(Path file, DType dtype, Order order, Arena arena, long... shape) throws IOException {
+        return create(file, dtype, order, arena, WriteMode.ATOMIC_DURABLE, shape);
+    }
+
+    /**
+     * {@link #create(Path, DType, Order, Arena, long...)}, putting the file in place
+     * as {@code mode} says. With {@link WriteMode#ATOMIC_DURABLE} and
+     * {@link WriteMode#ATOMIC} the file is mapped before it replaces the
+     * destination; should the replace then fail, the view maps the discarded
+     * temporary file until the arena closes.
+     *
+     * @throws IllegalStateException when {@code mode} is {@link WriteMode#IN_PLACE} and this
+     *         process maps the file (truncating it would fault those mappings)
+     */
+    public static NdArray create(Path file, DType dtype, Order order, Arena arena, WriteMode mode, long... shape)
+            throws IOException {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(order, "order");
         Objects.requireNonNull(arena, "arena");
+        Objects.requireNonNull(mode, "mode");
         checkShape(shape);
         NpyHeader h = NpyHeader.of(dtype, order == Order.F && shape.length > 1, shape);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            writeFully(ch, ByteBuffer.wrap(h.encode()));
-            long end = h.dataOffset() + h.dataBytes();
-            if (h.dataBytes() > 0) {
-                writeFully(ch, ByteBuffer.wrap(new byte[1]), end - 1);   // sizes the file; the rest reads as zeros
+        if (mode == WriteMode.IN_PLACE) {
+            refuseInPlaceOverMappedFile(file, "create");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                sizeNewFile(ch, h);
+                Object fileKey = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+                return mapData(ch, h, arena, MapMode.READ_WRITE, file.toAbsolutePath(), fileKey);
             }
-            return mapData(ch, h, arena, MapMode.READ_WRITE);
+        }
+        try (AtomicReplace replace = AtomicReplace.prepare(file, mode == WriteMode.ATOMIC_DURABLE, "create")) {
+            FileChannel ch = replace.open();
+            try {
+                sizeNewFile(ch, h);
+            } catch (IOException e) {
+                throw replace.failed("writing its temporary file failed (" + AtomicReplace.reason(e) + ")", e);
+            }
+            Object fileKey = Files.readAttributes(replace.temporary(), BasicFileAttributes.class).fileKey();
+            NdArray view = mapData(ch, h, arena, MapMode.READ_WRITE, replace.given(), fileKey);
+            replace.commit();
+            return view;
+        }
+    }
+
+    /** Writes the header and sizes the file; the data reads as zeros (a hole, where the file system has them). */
+    private static void sizeNewFile(FileChannel ch, NpyHeader h) throws IOException {
+        writeFully(ch, ByteBuffer.wrap(h.encode()));
+        if (h.dataBytes() > 0) {
+            writeFully(ch, ByteBuffer.wrap(new byte[1]), h.dataOffset() + h.dataBytes() - 1);
         }
     }
 
@@ -296,6 +430,93 @@ public final class Npy {
         }
     }
 
+    // ------------------------------------------------------------------ flushing
+
+    /**
+     * Forces the edits made through a {@link MapMode#READ_WRITE} mapping to
+     * the storage device, for the bytes this view reaches (all of a mapping
+     * for the view {@link #map} or {@link #create} returned; only those
+     * elements' pages for a slice of it), as {@code numpy.memmap.flush()} and
+     * {@code MappedByteBuffer.force()} do. When it returns, those edits survive
+     * a crash of the process, the kernel or the machine (on a local file
+     * system; a network file system promises what its server does).
+     * Edits are visible to other readers of the file on this machine at
+     * once, flushed or not: flushing is about power loss and kernel crashes.
+     *
+     * <ul>
+     * <li>A {@link MapMode#READ_ONLY} mapping has nothing to force: the call
+     *     returns having written nothing.</li>
+     * <li>A {@link MapMode#COPY_ON_WRITE} mapping is refused: its edits live
+     *     in memory only and never reach the file; save them with
+     *     {@link #write(Path, NdArray)}.</li>
+     * <li>A view of memory that is not a mapped file (native, heap) is
+     *     refused. A view with no elements returns at once.</li>
+     * <li>A mapping panbuf did not make (a {@code MemorySegment} from
+     *     {@code FileChannel.map}) is forced as {@link MemorySegment#force()} does.</li>
+     * </ul>
+     *
+     * @throws IllegalArgumentException when the view is not of a mapped file, or of a
+     *         {@code COPY_ON_WRITE} mapping
+     * @throws IllegalStateException when the mapping's arena is closed
+     * @throws WrongThreadException when the mapping's arena is confined to another thread
+     * @throws IOException when the edits were forced, but the path the file was mapped
+     *         from no longer names that file (it was replaced, moved or deleted since, for
+     *         example by {@link #write(Path, NdArray)}): they are in a file without that name
+     */
+    public static void flush(NdArray view) throws IOException {
+        Objects.requireNonNull(view, "view");
+        if (view.elementCount() == 0) {
+            return;
+        }
+        long low = lowestByte(view);
+        force(view, low, highestByte(view) + view.dtype().byteSize() - low);
+    }
+
+    /**
+     * {@link #flush(NdArray)} for a byte range of the view's memory:
+     * {@code [byteOffset, byteOffset + byteSize)} of {@link NdArray#segment()},
+     * the coordinates of {@link NdArray#byteOffset()}. For a view from
+     * {@link #map} or {@link #create}, that segment is the file's data, so
+     * byte {@code b} of the range is byte {@code b} after the header
+     * ({@link NpyHeader#dataOffset()}) in the file.
+     *
+     * @throws IndexOutOfBoundsException when the range is not inside the view's memory
+     */
+    public static void flush(NdArray view, long byteOffset, long byteSize) throws IOException {
+        Objects.requireNonNull(view, "view");
+        long limit = view.segment().byteSize();
+        if (byteOffset < 0 || byteSize < 0 || byteOffset > limit || byteSize > limit - byteOffset) {
+            throw new IndexOutOfBoundsException("flush range: byteOffset " + byteOffset + " and byteSize " + byteSize
+                    + " are not inside the view's memory of " + limit + " bytes; give a range within [0, " + limit + ")");
+        }
+        force(view, byteOffset, byteSize);
+    }
+
+    private static void force(NdArray view, long byteOffset, long byteSize) throws IOException {
+        MemorySegment segment = view.segment();
+        if (!segment.isMapped()) {
+            throw new IllegalArgumentException("cannot flush " + view.describe() + ": its memory is not a mapped file"
+                    + " (flush forces the edits of a view from Npy.map(..., READ_WRITE) or Npy.create to its file); to"
+                    + " store this array, write it with Npy.write(path, view)");
+        }
+        MappedFiles.Mapping m = MappedFiles.find(segment);
+        if (m != null && m.mode() == MapMode.COPY_ON_WRITE) {
+            throw new IllegalArgumentException("cannot flush a COPY_ON_WRITE mapping of " + m.path() + ": its edits stay"
+                    + " in this process's memory and never reach the file; save them with Npy.write(path, view), or map"
+                    + " the file READ_WRITE to edit it");
+        }
+        if (byteSize > 0) {
+            // READ_ONLY: no page can be dirty, so this writes nothing, but FFM still checks the arena.
+            segment.asSlice(byteOffset, byteSize).force();
+        }
+        if (m != null && m.mode() == MapMode.READ_WRITE && !m.stillNamed()) {
+            throw new IOException("the edits were forced to the file that " + m.path() + " named when it was mapped,"
+                    + " but that path now names another file or none (it was replaced, moved or deleted since; Npy.write"
+                    + " and Npy.create replace a file, they do not write into it): the edits are in a file without that"
+                    + " name. Save them with Npy.write(path, view)");
+        }
+    }
+
     // ------------------------------------------------------------------ writing
 
     /**
@@ -303,17 +524,102 @@ public final class Npy {
      * back exactly (a copy, by name): the header {@code np.save} would write,
      * then the elements in C order, or in Fortran order when the view is
      * F-contiguous but not C-contiguous (as NumPy chooses). The dtype keeps
-     * its byte order. Replaces an existing file.
+     * its byte order. Replaces an existing file atomically and durably
+     * ({@link WriteMode#ATOMIC_DURABLE}): a view may be written over the very
+     * file it maps.
      *
-     * @throws IllegalStateException when the view's memory is closed
-     * @throws IOException when the file cannot be written
+     * <p>An existing destination keeps its permission bits, owner and group
+     * (the owner only when this process may give it: otherwise the write is
+     * refused); being a new file, it has a new inode: other hard links to the
+     * old file, its ACLs and extended attributes stay with the old file (use
+     * {@link WriteMode#IN_PLACE} to keep them). A destination that is a symbolic
+     * link stays a link, and the file it names is replaced (in that file's
+     * folder). A destination that another writer replaces, deletes or turns
+     * into a link while this write runs is left as the other writer made it,
+     * and this write throws.
+     *
+     * @throws IllegalStateException when the view's memory is closed (also during the write:
+     *         the destination is then unchanged)
+     * @throws IOException when the file cannot be written, saying why; the destination is
+     *         then unchanged and the temporary file removed (or, when even that failed, the
+     *         message says where it is)
      */
     public static void write(Path file, NdArray array) throws IOException {
+        write(file, array, WriteMode.ATOMIC_DURABLE);
+    }
+
+    /**
+     * {@link #write(Path, NdArray)}, putting the file in place as {@code mode} says.
+     *
+     * @throws IllegalStateException when {@code mode} is {@link WriteMode#IN_PLACE} and this
+     *         process maps the file
+     */
+    public static void write(Path file, NdArray array, WriteMode mode) throws IOException {
         Objects.requireNonNull(file, "file");
         Objects.requireNonNull(array, "array");
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            writeTo(array, buf -> writeFully(ch, buf));
+        Objects.requireNonNull(mode, "mode");
+        touch(array);
+        if (mode == WriteMode.IN_PLACE) {
+            refuseInPlaceOverMappedFile(file, "write");
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                writeTo(array, buf -> writeFully(ch, buf));
+            }
+            return;
+        }
+        try (AtomicReplace replace = AtomicReplace.prepare(file, mode == WriteMode.ATOMIC_DURABLE, "write")) {
+            FileChannel ch = replace.open();
+            Path temporary = replace.temporary();
+            NpyHeader header = headerFor(array);
+            long total = header.dataOffset() + header.dataBytes();
+            long[] written = {0};
+            try {
+                writeTo(array, buf -> {
+                    int n = buf.remaining();
+                    writeFully(ch, buf);
+                    written[0] += n;
+                    step(AtomicReplace.STEP_DATA, temporary, written[0]);
+                });
+            } catch (IOException e) {
+                throw replace.failed("writing its temporary file failed after " + written[0] + " of " + total + " bytes ("
+                        + AtomicReplace.reason(e) + ")", e);
+            } catch (IllegalStateException e) {
+                String outcome = replace.discard();
+                throw new IllegalStateException(replace.cannot() + ": the memory of the view being written was closed"
+                        + " during the write, after " + written[0] + " of " + total + " bytes (" + e.getMessage() + "); "
+                        + replace.target() + " is unchanged and " + outcome, e);
+            }
+            replace.commit();
+        }
+    }
+
+    /**
+     * Reads the first byte the view reaches, so that memory that is closed, or
+     * confined to another thread, fails with FFM's own exception before any
+     * file is touched.
+     */
+    private static void touch(NdArray array) {
+        if (array.elementCount() > 0) {
+            array.segment().get(ValueLayout.JAVA_BYTE, lowestByte(array));
+        }
+    }
+
+    private static void refuseInPlaceOverMappedFile(Path file, String operation) throws IOException {
+        BasicFileAttributes at = AtomicReplace.attributesOrNull(file);
+        if (at == null || !at.isRegularFile()) {
+            return;
+        }
+        List<MappedFiles.Mapping> live = MappedFiles.of(at.fileKey());
+        if (!live.isEmpty()) {
+            StringBuilder modes = new StringBuilder();
+            for (MappedFiles.Mapping m : live) {
+                modes.append(modes.isEmpty() ? "" : ", ").append(m.mode());
+            }
+            throw new IllegalStateException("cannot " + operation + " " + file.toAbsolutePath() + " in place: this"
+                    + " process maps it (" + live.size() + " live mapping" + (live.size() == 1 ? "" : "s") + " made by"
+                    + " Npy.map or Npy.create: " + modes + "), and truncating it would make their pages fault, and the"
+                    + " data being written may be those pages; write with Npy.WriteMode.ATOMIC_DURABLE (the mappings keep"
+                    + " the old file), or close their arenas first");
         }
     }
 
@@ -381,6 +687,19 @@ public final class Npy {
         return low;
     }
 
+    /** Offset of the highest element the view reaches (its last element when strides are positive). */
+    private static long highestByte(NdArray a) {
+        long high = a.byteOffset();
+        long[] shape = a.shape();
+        long[] strides = a.byteStrides();
+        for (int k = 0; k < shape.length; k++) {
+            if (strides[k] > 0 && shape[k] > 0) {
+                high += strides[k] * (shape[k] - 1);
+            }
+        }
+        return high;
+    }
+
     private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
         while (buf.hasRemaining()) {
             ch.write(buf);
@@ -392,5 +711,36 @@ public final class Npy {
         while (buf.hasRemaining()) {
             at += ch.write(buf, at);
         }
+    }
+
+    // ------------------------------------------------------------------ temporary files
+
+    /**
+     * Whether {@code file}'s name is that of a temporary file an atomic write
+     * makes: {@code .<name>.panbuf-tmp-<pid>-<16 hex digits>}, where
+     * {@code <name>} is the destination's name (its first 200 UTF-8 bytes) and
+     * {@code <pid>} the writing process. Such a file next to a destination is
+     * a write in progress, or what a writer killed mid-write left; it is never
+     * the destination itself. Only the name is looked at.
+     */
+    public static boolean isTemporaryFile(Path file) {
+        Objects.requireNonNull(file, "file");
+        return AtomicReplace.isTemporary(file);
+    }
+
+    /**
+     * Deletes the temporary files of atomic writes in {@code folder} (not its
+     * subfolders) whose writing process has ended, and returns them: what
+     * writers killed mid-write left. A temporary file of a process still
+     * running is kept (it may be writing it now), so this is safe to call at
+     * any time from one machine. Process ids are those of this machine (and
+     * PID namespace): on a folder that other machines or containers write to,
+     * call it only when none of them is writing there.
+     *
+     * @throws IOException when the folder cannot be listed or a file cannot be deleted
+     */
+    public static List<Path> deleteStaleTemporaryFiles(Path folder) throws IOException {
+        Objects.requireNonNull(folder, "folder");
+        return AtomicReplace.deleteStale(folder);
     }
 }
