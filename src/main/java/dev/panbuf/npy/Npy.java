@@ -659,18 +659,30 @@ public final class Npy {
         }
         Order order = h.order();
         if (array.isContiguous(order) && lowestByte(array) == array.byteOffset()) {
-            MemorySegment data = array.segment().asSlice(array.byteOffset(), n);
+            writeChunks(array.segment().asSlice(array.byteOffset(), n), sink);
+            return;
+        }
+        try (Arena scratch = Arena.ofConfined()) {
+            NdArray copy = array.copy(order, scratch);
+            writeChunks(copy.segment().asSlice(copy.byteOffset(), n), sink);
+        }
+    }
+
+    private static void writeChunks(MemorySegment data, Sink sink) throws IOException {
+        long n = data.byteSize();
+        if (data.isNative()) {
             for (long done = 0; done < n; done += COPY_CHUNK) {
                 sink.accept(data.asSlice(done, Math.min(COPY_CHUNK, n - done)).asByteBuffer());
             }
             return;
         }
-        try (Arena scratch = Arena.ofConfined()) {
-            NdArray copy = array.copy(order, scratch);
-            MemorySegment data = copy.segment().asSlice(copy.byteOffset(), n);
-            for (long done = 0; done < n; done += COPY_CHUNK) {
-                sink.accept(data.asSlice(done, Math.min(COPY_CHUNK, n - done)).asByteBuffer());
-            }
+        // A heap segment over an int[] (or any array but byte[]) has no ByteBuffer view: copy through bytes.
+        byte[] chunk = new byte[(int) Math.min(COPY_CHUNK, n)];
+        MemorySegment bytes = MemorySegment.ofArray(chunk);
+        for (long done = 0; done < n; done += COPY_CHUNK) {
+            int len = (int) Math.min(COPY_CHUNK, n - done);
+            MemorySegment.copy(data, done, bytes, 0, len);
+            sink.accept(ByteBuffer.wrap(chunk, 0, len));
         }
     }
 

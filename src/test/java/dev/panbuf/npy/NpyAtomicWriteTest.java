@@ -203,6 +203,31 @@ class NpyAtomicWriteTest {
         assertEquals(List.of("data.npy"), names(dir));
     }
 
+    /**
+     * Views of Java arrays other than {@code byte[]} have no {@code ByteBuffer}
+     * view, and writing them once threw {@code UnsupportedOperationException}
+     * ("Not an address to an heap-allocated byte array"), to a file and to a stream.
+     */
+    @Test
+    void viewsOfJavaArraysOfEveryTypeAreWritten() throws IOException {
+        List<NdArray> views = List.of(NdArray.wrap(new byte[] {1, -2, 3}), NdArray.wrap(new short[] {1, -2, 3}),
+                NdArray.wrap(new char[] {'a', 'b'}), NdArray.wrap(new int[] {1, -2, 3, 4}, 2, 2),
+                NdArray.wrap(new long[] {Long.MIN_VALUE, 5}), NdArray.wrap(new float[] {1.5f, -0f, Float.NaN}),
+                NdArray.wrap(new double[] {1e300, -1, 0.25, 7}, 2, 2).transpose(),
+                NdArray.wrap(new int[3 * 700_000], 3, 700_000).get("::-1, ::3"));   // > 1 MiB, copied in chunks
+        try (Arena arena = Arena.ofConfined()) {
+            int n = 0;
+            for (NdArray v : views) {
+                Path f = dir.resolve("heap" + n++ + ".npy");
+                Npy.write(f, v);
+                assertEquals(v, Npy.read(f, arena), v.describe());
+                java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+                Npy.write(out, v);
+                assertArrayEquals(out.toByteArray(), Files.readAllBytes(f));
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ refused before anything is touched
 
     @Test
