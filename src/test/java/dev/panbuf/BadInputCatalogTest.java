@@ -428,7 +428,65 @@ class BadInputCatalogTest {
                 return thrown(() -> Npy.read(new ByteArrayInputStream(Arrays.copyOf(file, file.length + 8)), own));
             }
         });
+        p.put("F4", () -> inFolder(dir -> thrown(() -> Npy.write(Files.createDirectory(dir.resolve("d.npy")), m))));
+        p.put("F5", () -> inFolder(dir -> thrown(() -> Npy.write(dir.resolve("no/such/x.npy"), m))));
+        p.put("F6", () -> inFolder(dir -> thrown(() -> Npy.write(Files.createSymbolicLink(dir.resolve("x.npy"),
+                Path.of("missing.npy")), m))));
+        p.put("F7", () -> inFolder(dir -> {
+            Path fifo = dir.resolve("pipe.npy");
+            assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor(), "mkfifo");
+            return thrown(() -> Npy.write(fifo, m));
+        }));
+        p.put("F8", () -> inFolder(dir -> {
+            Path f = dir.resolve("x.npy");
+            Npy.write(f, m);
+            try (Arena mapping = Arena.ofConfined()) {
+                NdArray mapped = Npy.map(f, mapping, Npy.MapMode.COPY_ON_WRITE);
+                return thrown(() -> Npy.write(f, mapped.get("::-1"), Npy.WriteMode.IN_PLACE));
+            }
+        }));
+        p.put("F9", () -> inFolder(dir -> {
+            Arena closed = Arena.ofConfined();
+            NdArray gone = NdArray.allocate(closed, DType.INT32, 4);
+            closed.close();
+            return thrown(() -> Npy.write(dir.resolve("x.npy"), gone));
+        }));
+        p.put("F10", () -> thrown(() -> Npy.flush(m)));
+        p.put("F11", () -> inFolder(dir -> {
+            Path f = dir.resolve("x.npy");
+            Npy.write(f, m);
+            try (Arena mapping = Arena.ofConfined()) {
+                return thrown(() -> Npy.flush(Npy.map(f, mapping, Npy.MapMode.COPY_ON_WRITE)));
+            }
+        }));
+        p.put("F12", () -> inFolder(dir -> {
+            Path f = dir.resolve("x.npy");
+            Npy.write(f, m);
+            try (Arena mapping = Arena.ofConfined()) {
+                NdArray mapped = Npy.map(f, mapping, Npy.MapMode.READ_WRITE);
+                return thrown(() -> Npy.flush(mapped, 200, 100));
+            }
+        }));
         return p;
+    }
+
+    /** A probe that needs files: it runs in a new folder, removed with everything in it afterwards. */
+    @FunctionalInterface
+    interface FolderProbe {
+        Throwable run(Path dir) throws Exception;
+    }
+
+    private static Throwable inFolder(FolderProbe probe) throws Exception {
+        Path dir = Files.createTempDirectory("panbuf-catalogue-");
+        try {
+            return probe.run(dir);
+        } finally {
+            try (Stream<Path> all = Files.walk(dir)) {
+                for (Path f : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(f);
+                }
+            }
+        }
     }
 
     /** A .npy 1.0 file with this header dict and no data. */

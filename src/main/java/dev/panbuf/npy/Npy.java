@@ -617,9 +617,9 @@ public final class Npy {
             }
             throw new IllegalStateException("cannot " + operation + " " + file.toAbsolutePath() + " in place: this"
                     + " process maps it (" + live.size() + " live mapping" + (live.size() == 1 ? "" : "s") + " made by"
-                    + " Npy.map or Npy.create: " + modes + "), and truncating it would make their pages fault, and the"
-                    + " data being written may be those pages; write with Npy.WriteMode.ATOMIC_DURABLE (the mappings keep"
-                    + " the old file), or close their arenas first");
+                    + " Npy.map or Npy.create: " + modes + "), and truncating it would take the pages from under those"
+                    + " mappings (the view being written may be one of them); write with Npy.WriteMode.ATOMIC_DURABLE (the"
+                    + " mappings keep the old file), or close their arenas first");
         }
     }
 

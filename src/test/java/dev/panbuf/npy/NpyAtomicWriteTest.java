@@ -344,9 +344,9 @@ class NpyAtomicWriteTest {
                 IllegalStateException e = assertThrows(IllegalStateException.class,
                         () -> Npy.write(f, m.get("::-1"), Npy.WriteMode.IN_PLACE));
                 assertEquals("cannot write " + f + " in place: this process maps it (1 live mapping made by Npy.map or"
-                        + " Npy.create: COPY_ON_WRITE), and truncating it would make their pages fault, and the data being"
-                        + " written may be those pages; write with Npy.WriteMode.ATOMIC_DURABLE (the mappings keep the old"
-                        + " file), or close their arenas first", e.getMessage());
+                        + " Npy.create: COPY_ON_WRITE), and truncating it would take the pages from under those mappings"
+                        + " (the view being written may be one of them); write with Npy.WriteMode.ATOMIC_DURABLE (the"
+                        + " mappings keep the old file), or close their arenas first", e.getMessage());
                 assertThrows(IllegalStateException.class, () -> Npy.create(f, DType.INT8, Order.C, arena,
                         Npy.WriteMode.IN_PLACE, 3));
                 assertHolds(f, COUNT, OLD);

@@ -325,6 +325,43 @@ class NpyCrashConsistencyTest {
         assertEquals(List.of(), names(mount), "the tmpfs was the child's alone");
     }
 
+    /**
+     * A file of another user in a folder anyone may write: replacing it would
+     * hand the file to the writer, so the write is refused (an in-place write
+     * keeps the owner). Needs root, to start the writer as user 65534.
+     */
+    @Test
+    void anotherUsersFileIsRefusedWhenItsOwnerCannotBeKept(@TempDir Path dir) throws Exception {
+        assumeTrue(!NpyFiles.permissionBitsBind(dir), "needs root, to run the writer as another user");
+        Path shared = Files.createDirectory(dir.resolve("shared"));
+        Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path dest = shared.resolve("data.npy");
+        Path source = shared.resolve("source.npy");
+        NpyFiles.writePattern(dest, 1 << 10, OLD_SEED);
+        NpyFiles.writePattern(source, 1 << 10, NEW_SEED);
+        Files.setPosixFilePermissions(dest, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
+        cmd.addAll(javaCommand("write", dest.toString(), source.toString(), "ATOMIC_DURABLE"));
+        Run r = run(cmd);
+        assumeTrue(r.stdout().contains("WRITING"), "cannot start a writer as user 65534 here: " + r.stdout().strip());
+        assertEquals(3, r.exitCode(), r.stdout());
+        java.nio.file.attribute.PosixFileAttributes owner = Files.readAttributes(dest,
+                java.nio.file.attribute.PosixFileAttributes.class);
+        assertTrue(r.stdout().contains("THREW java.io.IOException: cannot write " + dest + ": " + dest + " belongs to "
+                + owner.owner().getName() + ":" + owner.group().getName() + ", and this process cannot give its replacement"
+                + " that owner (Operation not permitted), so replacing it would change who owns the file; write as its"
+                + " owner, or with Npy.WriteMode.IN_PLACE (not atomic); " + dest + " is unchanged and its temporary file was"
+                + " removed\n"), r.stdout());
+        NpyFiles.assertHolds(dest, 1 << 10, OLD_SEED);
+        assertEquals(0, Files.getAttribute(dest, "unix:uid"));
+        assertEquals(List.of("data.npy", "source.npy"), names(shared));
+        cmd.set(cmd.size() - 1, "IN_PLACE");   // what the message offers: the file keeps its owner
+        assertEquals(0, run(cmd).exitCode());
+        NpyFiles.assertHolds(dest, 1 << 10, NEW_SEED);
+        assertEquals(0, Files.getAttribute(dest, "unix:uid"));
+    }
+
     @Test
     void aBindMountedDestinationIsRefusedBeforeAnythingIsTouched(@TempDir Path dir) throws Exception {
         Path dest = dir.resolve("data.npy");
