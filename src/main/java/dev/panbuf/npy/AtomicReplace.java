@@ -15,21 +15,23 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Replaces one file atomically, the way {@link Npy#write(Path, dev.panbuf.NdArray)}
  * and {@link Npy#create} do: everything that could make the replacement
- * impossible is checked first ({@link #prepare}, which creates nothing); then a
+ * impossible is checked first ({@link #prepare}, which creates nothing; a
+ * bind-mounted destination is the exception, found when the move fails, since
+ * reading the mount table on every write would cost more than a small write); then a
  * new temporary file is created next to the destination ({@link #open}), the
  * caller writes it, and {@link #commit} forces it to the storage device, checks
  * that the destination is still what {@code prepare} saw, renames the
@@ -49,7 +51,6 @@ final class AtomicReplace implements Closeable {
     private static final Pattern TEMPORARY = Pattern.compile("\\.(.*)\\.panbuf-tmp-(\\d{1,19})-([0-9a-f]{16})", Pattern.DOTALL);
     /** Most UTF-8 bytes of the destination's name kept in a temporary name: names are at most 255 bytes on Linux. */
     private static final int MAX_NAME_BYTES = 200;
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A step of a write, reported to {@link Npy#hook} (tests inject faults there). */
     static final String STEP_DATA = "data", STEP_COMMIT = "commit";
@@ -60,7 +61,8 @@ final class AtomicReplace implements Closeable {
     private final Path folder;
     private final BasicFileAttributes givenAttributes;
     private final Object targetKey;
-    private final PosixFileAttributes targetPosix;
+    /** The replaced file's {@code st_mode}, owner and group (numbers: looking names up costs more than a small write); null when absent. */
+    private final FileMode targetMode;
     private final boolean durable;
     private FileChannel folderChannel;
     private Path temporary;
@@ -69,14 +71,14 @@ final class AtomicReplace implements Closeable {
     private boolean discarded;
 
     private AtomicReplace(String operation, Path given, Path target, BasicFileAttributes givenAttributes, Object targetKey,
-            PosixFileAttributes targetPosix, boolean durable) {
+            FileMode targetMode, boolean durable) {
         this.operation = operation;
         this.given = given;
         this.target = target;
         this.folder = target.getParent();
         this.givenAttributes = givenAttributes;
         this.targetKey = targetKey;
-        this.targetPosix = targetPosix;
+        this.targetMode = targetMode;
         this.durable = durable;
     }
 
@@ -111,7 +113,7 @@ final class AtomicReplace implements Closeable {
         }
         BasicFileAttributes targetAt = target == given ? at : attributesOrNull(target, LinkOption.NOFOLLOW_LINKS);
         String via = target == given ? "" : " (the file its symbolic link names)";
-        PosixFileAttributes posix = null;
+        FileMode mode = null;
         if (targetAt != null) {
             if (targetAt.isDirectory()) {
                 throw new IOException(cannot + ": " + target + via + " is a directory; name a file inside it");
@@ -120,8 +122,9 @@ final class AtomicReplace implements Closeable {
                 throw new IOException(cannot + ": " + target + via + " is not a regular file (a FIFO, socket or device),"
                         + " which cannot be replaced by another file; write with Npy.WriteMode.IN_PLACE to write into it");
             }
-            posix = Files.readAttributes(target, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            mode = FileMode.of(target);
             if (!Files.isWritable(target)) {
+                PosixFileAttributes posix = Files.readAttributes(target, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
                 throw new IOException(cannot + ": " + target + via + " is read-only for this process (permissions "
                         + PosixFilePermissions.toString(posix.permissions()) + ", owner " + posix.owner().getName()
                         + "); make it writable first (chmod u+w), as an in-place write would need too");
@@ -142,12 +145,8 @@ final class AtomicReplace implements Closeable {
                     + (targetAt != null ? ", or write with Npy.WriteMode.IN_PLACE (not atomic: a crash during the"
                     + " write leaves a partial file)" : ""));
         }
-        if (targetAt != null && isMountPoint(target)) {
-            throw new IOException(cannot + ": " + target + via + " is a mount point of its own (a bind-mounted file),"
-                    + " which no file can be moved over; write with Npy.WriteMode.IN_PLACE to write into it");
-        }
         AtomicReplace r = new AtomicReplace(operation, given, target, at, targetAt == null ? null : targetAt.fileKey(),
-                posix, durable);
+                mode, durable);
         if (durable) {
             try {
                 r.folderChannel = FileChannel.open(folder, StandardOpenOption.READ);
@@ -190,34 +189,53 @@ final class AtomicReplace implements Closeable {
                         + "); " + target + " is unchanged", e);
             }
         }
-        if (targetPosix != null) {
+        if (targetMode != null) {
             keepOwnerAndPermissions();
         }
         return channel;
     }
 
     private void keepOwnerAndPermissions() throws IOException {
-        PosixFileAttributeView view = Files.getFileAttributeView(temporary, PosixFileAttributeView.class,
-                LinkOption.NOFOLLOW_LINKS);
         try {
-            PosixFileAttributes now = view.readAttributes();
-            if (!now.owner().equals(targetPosix.owner())) {
-                view.setOwner(targetPosix.owner());
+            FileMode now = FileMode.of(temporary);
+            if (now.uid() != targetMode.uid()) {
+                Files.setAttribute(temporary, "unix:uid", targetMode.uid(), LinkOption.NOFOLLOW_LINKS);
             }
-            if (!now.group().equals(targetPosix.group())) {
-                view.setGroup(targetPosix.group());
+            if (now.gid() != targetMode.gid()) {
+                Files.setAttribute(temporary, "unix:gid", targetMode.gid(), LinkOption.NOFOLLOW_LINKS);
             }
         } catch (IOException e) {
-            throw failed(target + " belongs to " + targetPosix.owner().getName() + ":" + targetPosix.group().getName()
-                    + ", and this process cannot give its replacement that owner (" + reason(e) + "), so replacing it would"
-                    + " change who owns the file; write as its owner, or with Npy.WriteMode.IN_PLACE (not atomic)", e);
+            String owner = targetMode.uid() + ":" + targetMode.gid();
+            try {
+                PosixFileAttributes names = Files.readAttributes(target, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                owner = names.owner().getName() + ":" + names.group().getName();
+            } catch (IOException | RuntimeException unnamed) {
+                // the numbers will do
+            }
+            throw failed(target + " belongs to " + owner + ", and this process cannot give its replacement that owner ("
+                    + reason(e) + "), so replacing it would change who owns the file; write as its owner, or with"
+                    + " Npy.WriteMode.IN_PLACE (not atomic)", e);
         }
         try {
             // After the owner: chown may clear set-id bits.
-            view.setPermissions(targetPosix.permissions());
+            Files.setAttribute(temporary, "unix:mode", targetMode.permissionBits(), LinkOption.NOFOLLOW_LINKS);
         } catch (IOException e) {
             throw failed("its temporary file cannot be given the permissions of " + target + " ("
-                    + PosixFilePermissions.toString(targetPosix.permissions()) + ": " + reason(e) + ")", e);
+                    + Integer.toOctalString(targetMode.permissionBits()) + ": " + reason(e) + ")", e);
+        }
+    }
+
+    /** A file's mode, owner and group, as numbers. */
+    record FileMode(int mode, int uid, int gid) {
+
+        static FileMode of(Path p) throws IOException {
+            Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+            return new FileMode((Integer) a.get("mode"), (Integer) a.get("uid"), (Integer) a.get("gid"));
+        }
+
+        /** Permission, set-id and sticky bits: what chmod sets. */
+        int permissionBits() {
+            return mode & 07777;
         }
     }
 
@@ -243,6 +261,10 @@ final class AtomicReplace implements Closeable {
                     + reason(e) + "); write with Npy.WriteMode.IN_PLACE if a write that a crash can leave half done is"
                     + " acceptable", e);
         } catch (IOException e) {
+            if (isMountPoint(target)) {
+                throw failed(target + " is a mount point of its own (a bind-mounted file), which no file can be moved over"
+                        + " (" + reason(e) + "); write with Npy.WriteMode.IN_PLACE to write into it", e);
+            }
             throw failed("moving its temporary file " + temporary + " over " + target + " failed (" + reason(e) + ")", e);
         }
         committed = true;
@@ -412,9 +434,8 @@ final class AtomicReplace implements Closeable {
             }
             kept = name.substring(0, end);
         }
-        byte[] random = new byte[8];
-        RANDOM.nextBytes(random);
-        return "." + kept + MARKER + pid + "-" + HexFormat.of().formatHex(random);
+        // Unpredictability is not needed: CREATE_NEW never opens an existing file or follows a link.
+        return "." + kept + MARKER + pid + "-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
     }
 
     static boolean isTemporary(Path file) {
@@ -463,7 +484,12 @@ final class AtomicReplace implements Closeable {
         }
     }
 
-    /** Whether {@code real} (a real path) is a mount point, from /proc/self/mountinfo; false when that cannot be read. */
+    /**
+     * Whether {@code real} (a real path) is a mount point, from /proc/self/mountinfo;
+     * false when that cannot be read. Asked only once a move failed, to say why:
+     * reading the mount table costs more than a small write, and a bind-mounted
+     * destination is rare (the move then fails with EBUSY, the destination untouched).
+     */
     private static boolean isMountPoint(Path real) {
         Path info = Path.of("/proc/self/mountinfo");
         if (!Files.isReadable(info)) {
