@@ -96,7 +96,14 @@ final class AtomicReplace implements Closeable {
         if (given.getFileName() == null) {
             throw new IOException(cannot + ": it is the root folder, not a file");
         }
-        BasicFileAttributes at = attributesOrNull(given, LinkOption.NOFOLLOW_LINKS);
+        BasicFileAttributes at;
+        try {
+            at = attributesOrNull(given, LinkOption.NOFOLLOW_LINKS);
+        } catch (FileSystemException e) {
+            // ENOTDIR: a parent is a file; ELOOP, EACCES: say so, with the system's words
+            throw new IOException(cannot + ": " + reason(e) + (e.getFile() != null && !e.getFile().equals(given.toString())
+                    ? " (" + e.getFile() + ")" : "") + "; the path must name a file in a folder this process can write", e);
+        }
         Path target = given;
         if (at != null && at.isSymbolicLink()) {
             // The link is kept and the file it names is replaced, as writing through the link
@@ -131,13 +138,16 @@ final class AtomicReplace implements Closeable {
             }
         }
         Path folder = target.getParent();
-        BasicFileAttributes folderAt = attributesOrNull(folder);
-        if (folderAt == null) {
-            throw new IOException(cannot + ": its folder " + folder + " does not exist; create it first"
-                    + " (Files.createDirectories)");
-        }
-        if (!folderAt.isDirectory()) {
-            throw new IOException(cannot + ": " + folder + " is not a folder");
+        if (targetAt == null) {
+            // (An existing file's folder exists.)
+            BasicFileAttributes folderAt = attributesOrNull(folder);
+            if (folderAt == null) {
+                throw new IOException(cannot + ": its folder " + folder + " does not exist; create it first"
+                        + " (Files.createDirectories)");
+            }
+            if (!folderAt.isDirectory()) {
+                throw new IOException(cannot + ": " + folder + " is not a folder");
+            }
         }
         if (!Files.isWritable(folder)) {
             throw new IOException(cannot + ": its folder " + folder + " is not writable by this process, and an atomic "
@@ -196,13 +206,16 @@ final class AtomicReplace implements Closeable {
     }
 
     private void keepOwnerAndPermissions() throws IOException {
+        boolean changedOwner = false;
+        FileMode now = FileMode.of(temporary);
         try {
-            FileMode now = FileMode.of(temporary);
             if (now.uid() != targetMode.uid()) {
                 Files.setAttribute(temporary, "unix:uid", targetMode.uid(), LinkOption.NOFOLLOW_LINKS);
+                changedOwner = true;
             }
             if (now.gid() != targetMode.gid()) {
                 Files.setAttribute(temporary, "unix:gid", targetMode.gid(), LinkOption.NOFOLLOW_LINKS);
+                changedOwner = true;
             }
         } catch (IOException e) {
             String owner = targetMode.uid() + ":" + targetMode.gid();
@@ -217,8 +230,10 @@ final class AtomicReplace implements Closeable {
                     + " Npy.WriteMode.IN_PLACE (not atomic)", e);
         }
         try {
-            // After the owner: chown may clear set-id bits.
-            Files.setAttribute(temporary, "unix:mode", targetMode.permissionBits(), LinkOption.NOFOLLOW_LINKS);
+            // After the owner: chown may clear set-id bits. Usually the bits are already right (umask 022, mode 644).
+            if (changedOwner || now.permissionBits() != targetMode.permissionBits()) {
+                Files.setAttribute(temporary, "unix:mode", targetMode.permissionBits(), LinkOption.NOFOLLOW_LINKS);
+            }
         } catch (IOException e) {
             throw failed("its temporary file cannot be given the permissions of " + target + " ("
                     + Integer.toOctalString(targetMode.permissionBits()) + ": " + reason(e) + ")", e);

@@ -259,6 +259,22 @@ class NpyAtomicWriteTest {
     }
 
     @Test
+    void aPathThroughAFileIsRefused() throws IOException {
+        Path file = Files.createFile(dir.resolve("f.txt"));
+        Path f = file.resolve("x.npy");
+        IOException e = assertThrows(IOException.class, () -> Npy.write(f, NdArray.wrap(new int[] {1})));
+        assertEquals("cannot write " + f + ": " + file + " is not a folder", e.getMessage());
+        assertEquals(0, Files.size(file));
+        Path loop = Files.createSymbolicLink(dir.resolve("loop"), Path.of("loop"));
+        Path g = loop.resolve("x.npy");
+        IOException l = assertThrows(IOException.class, () -> Npy.write(g, NdArray.wrap(new int[] {1})));
+        assertEquals("cannot write " + g + ": Too many levels of symbolic links or unable to access attributes of"
+                + " symbolic link; the path must name a file in a folder"
+                + " this process can write", l.getMessage());
+        assertEquals(List.of("f.txt", "loop"), names(dir));
+    }
+
+    @Test
     void aFifoIsRefusedWithoutOpeningIt() throws IOException, InterruptedException {
         Path fifo = dir.resolve("pipe.npy");
         String why = NpyFiles.run("mkfifo", fifo.toString());
