@@ -84,6 +84,10 @@ import java.util.Objects;
  * try (BufferArena arena = BufferArena.ofConfined()) {
  *     NdArray a = Npy.map(Path.of("weights.npy"), arena, Npy.MapMode.READ_ONLY);   // no copy
  *     Npy.write(Path.of("copy.npy"), a.transpose());                                 // NumPy reads it back
+ *     Npy.write(Path.of("weights.npy"), a.get("::-1"));    // over the file a maps: a keeps the old data
+ *     NdArray counts = Npy.map(Path.of("counts.npy"), arena, Npy.MapMode.READ_WRITE);
+ *     counts.setLong(counts.getLong(0) + 1, 0);
+ *     Npy.flush(counts);                                                              // on the disk now
  * }
  * }
  */
