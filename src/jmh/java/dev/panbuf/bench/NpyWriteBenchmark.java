@@ -23,6 +23,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -34,8 +35,8 @@ import java.util.stream.Stream;
  * segment; nothing forced), measured in the same run.
  *
  * <p>Folders: {@code tmpfs} is /dev/shm (memory only: forcing costs nothing,
- * so the atomic replace's own cost shows), {@code disk} is java.io.tmpdir on
- * the machine's disk, where {@link #atomicDurable} waits for the device and
+ * so the atomic replace's own cost shows), {@code disk} is java.io.tmpdir (or
+ * the working directory, where /tmp is a tmpfs) on the machine's disk, where {@link #atomicDurable} waits for the device and
  * is compared with {@link #legacyInPlaceForced}, the old write followed by
  * {@code fsync}: the same durability without atomicity.
  *
@@ -60,12 +61,7 @@ public class NpyWriteBenchmark {
 
     @Setup(Level.Trial)
     public void setup() throws IOException {
-        Path base = folder.equals("tmpfs") ? Path.of("/dev/shm") : Path.of(System.getProperty("java.io.tmpdir"));
-        String type = Files.getFileStore(base).type();
-        if (folder.equals("tmpfs") != type.equals("tmpfs")) {
-            throw new IllegalStateException(base + " is on " + type + ", not what folder=" + folder + " measures");
-        }
-        dir = Files.createTempDirectory(base, "panbuf-bench-npy-");
+        dir = Files.createTempDirectory(folder(folder.equals("tmpfs")), "panbuf-bench-npy-");
         file = dir.resolve("data.npy");
         arena = BufferArena.ofShared();
         long count = Sizes.bytes(size) / 8;
@@ -75,6 +71,18 @@ public class NpyWriteBenchmark {
             s.setAtIndex(ValueLayout.JAVA_LONG, i, i * 0x9E3779B97F4A7C15L);
         }
         Npy.write(file, array);
+    }
+
+    /** /dev/shm for tmpfs; for disk, java.io.tmpdir, or the working directory where /tmp is a tmpfs too. */
+    private static Path folder(boolean tmpfs) throws IOException {
+        List<Path> candidates = tmpfs ? List.of(Path.of("/dev/shm"))
+                : List.of(Path.of(System.getProperty("java.io.tmpdir")), Path.of(System.getProperty("user.dir")));
+        for (Path c : candidates) {
+            if (Files.isDirectory(c) && Files.getFileStore(c).type().equals("tmpfs") == tmpfs) {
+                return c;
+            }
+        }
+        throw new IllegalStateException("no folder on " + (tmpfs ? "tmpfs" : "a disk") + " among " + candidates);
     }
 
     @TearDown(Level.Trial)
