@@ -3,6 +3,7 @@ package dev.panbuf.dlpack;
 import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
+import dev.panbuf.internal.Leaks;
 import dev.panbuf.shim.DLPackShim;
 
 import java.lang.foreign.Arena;
@@ -99,6 +100,7 @@ public final class DLPack {
     private static DLPackExport export(NdArray view, boolean legacy) {
         Objects.requireNonNull(view, "view");
         checkExportable(view, legacy);
+        Throwable site = Leaks.creationSite();
         Export e = view.export();
         long[] rc = new long[1];
         long tensor;
@@ -114,7 +116,7 @@ public final class DLPack {
                     + DLPackShim.strerror((int) rc[0]) + " (" + rc[0] + ")");
         }
         e.handOff();   // the tensor's deleter releases it
-        return new DLPackExport(e, tensor, !legacy);
+        return new DLPackExport(e, tensor, !legacy, site);
     }
 
     private static void checkExportable(NdArray view, boolean legacy) {
@@ -212,10 +214,28 @@ public final class DLPack {
      * @return a view of the tensor's memory
      */
     public static NdArray importLegacy(MemorySegment tensor, Arena arena, Consumer<Runnable> deleterContext) {
+        return importLegacy(tensor, arena, deleterContext, false);
+    }
+
+    /**
+     * As {@link #importLegacy(MemorySegment, Arena, Consumer)}, read-only when
+     * {@code readOnly} is true: for a producer that says outside the tensor
+     * that its memory must not be written (the legacy struct has no flag for
+     * it), such as an immutable JAX array or a Python object whose buffer is
+     * read-only. The view and its segment are then read-only.
+     *
+     * @param tensor         a {@code DLManagedTensor *}; ownership passes to panbuf
+     * @param arena          the arena the view's memory belongs to
+     * @param deleterContext runs the deleter call it is given, exactly once
+     * @param readOnly       whether the memory must not be written
+     * @return a view of the tensor's memory
+     */
+    public static NdArray importLegacy(MemorySegment tensor, Arena arena, Consumer<Runnable> deleterContext,
+                                       boolean readOnly) {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
-        return wrap(address, DLPackShim.readLegacyTensor(address), false, arena,
+        return wrap(address, DLPackShim.readLegacyTensor(address), readOnly, arena,
                 () -> deleterContext.accept(() -> DLPackShim.deleteLegacy(address)));
     }
 
@@ -267,8 +287,9 @@ public final class DLPack {
             release.run();   // the arena closed meanwhile: hand the tensor back now
             throw e;
         }
-        NdArray v = NdArray.asStrided(memory, layout.dtype, layout.byteOffset, t.shape(), layout.byteStrides);
-        return readOnly ? v.asReadOnly() : v;
+        // A read-only tensor gives a read-only segment too, so not even segment() can write it.
+        return NdArray.asStrided(readOnly ? memory.asReadOnly() : memory, layout.dtype, layout.byteOffset, t.shape(),
+                layout.byteStrides);
     }
 
     private record Layout(DType dtype, long base, long byteSize, long byteOffset, long[] byteStrides) {}

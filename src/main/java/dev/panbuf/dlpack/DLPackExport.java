@@ -2,6 +2,7 @@ package dev.panbuf.dlpack;
 
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
+import dev.panbuf.internal.Leaks;
 import dev.panbuf.shim.DLPackShim;
 
 import java.lang.foreign.MemorySegment;
@@ -20,6 +21,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * does nothing. The memory stays pinned until the deleter runs, so the
  * view's {@link dev.panbuf.BufferArena} refuses to close meanwhile, naming
  * the export.
+ *
+ * <p>A tensor dropped while Java still owns it (neither {@link #close()}d nor
+ * handed off) pins its memory for good; the leak detector reports it
+ * ({@code LEAK: ...}, with the line that made it), as it reports an
+ * {@link Export}.
  */
 public final class DLPackExport implements AutoCloseable {
 
@@ -30,10 +36,15 @@ public final class DLPackExport implements AutoCloseable {
     private final boolean versioned;
     private final AtomicInteger state = new AtomicInteger(JAVA_OWNED);
 
-    DLPackExport(Export export, long tensor, boolean versioned) {
+    DLPackExport(Export export, long tensor, boolean versioned, Throwable site) {
         this.export = export;
         this.tensor = tensor;
         this.versioned = versioned;
+        // The leak check holds the state and the export, never this handle.
+        AtomicInteger s = state;
+        Leaks.watch(this, site, () -> s.get() == JAVA_OWNED && !export.isReleased(),
+                () -> (versioned ? "DLManagedTensorVersioned" : "DLManagedTensor") + " at 0x" + Long.toHexString(tensor)
+                        + " of " + export + " was dropped without DLPackExport.close() or handOff(); its memory stays pinned");
     }
 
     /** The tensor's address, sized to its struct. Java still owns it. */

@@ -1,7 +1,5 @@
 package dev.panbuf.python;
 
-import dev.panbuf.Peers;
-
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.GrowableBuffer;
@@ -43,7 +41,7 @@ class PythonBridgeTest {
 
     @BeforeAll
     static void needsPython() {
-        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        TestPython.require();
     }
 
     @BeforeEach
@@ -68,10 +66,11 @@ class PythonBridgeTest {
     }
 
     @Test
-    void embedsTheInterpreterBesideTheLibraryWithItsNumpy() {
+    void embedsTheUsersInterpreterWithItsNumpy() {
         assertTrue(py.version().startsWith("3."), py.version());
-        assertEquals("1.24.2", scope.eval("np.__version__"));
+        assertEquals(py.numpyVersion().orElseThrow(), scope.eval("np.__version__"));
         assertEquals(py.version(), scope.eval("sys.version.split()[0]"));
+        assertEquals(py.interpreter().orElseThrow().toString(), scope.eval("sys.executable"));
     }
 
     @Test
