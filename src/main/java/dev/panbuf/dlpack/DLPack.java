@@ -121,26 +121,27 @@ public final class DLPack {
 
     private static void checkExportable(NdArray view, boolean legacy) {
         DType d = view.dtype();
-        String what = "cannot export " + view.describe() + " to DLPack: ";
+        // Built only for a refusal: describing the view costs more than the whole export.
+        java.util.function.Supplier<String> what = () -> "cannot export " + view.describe() + " to DLPack: ";
         switch (d.kind()) {
-            case RECORD, BYTES -> throw new IllegalArgumentException(what + "DLPack has no type for " + d.kind().name()
+            case RECORD, BYTES -> throw new IllegalArgumentException(what.get() + "DLPack has no type for " + d.kind().name()
                     .toLowerCase(java.util.Locale.ROOT) + " dtype " + d + "; export one field at a time (field(name))");
             default -> { }
         }
         if (!d.isNativeOrder()) {
-            throw new IllegalArgumentException(what + "dtype " + d.str() + " is not in the platform's byte order, and DLPack"
+            throw new IllegalArgumentException(what.get() + "dtype " + d.str() + " is not in the platform's byte order, and DLPack"
                     + " data always is; copy it to " + d.withNativeOrder().str() + " first");
         }
         long[] strides = view.byteStrides();
         for (int k = 0; k < strides.length; k++) {
             if (strides[k] % d.byteSize() != 0) {
-                throw new IllegalArgumentException(what + "byte stride " + strides[k] + " of axis " + k
+                throw new IllegalArgumentException(what.get() + "byte stride " + strides[k] + " of axis " + k
                         + " is not a multiple of the item size " + d.byteSize() + " (DLPack counts strides in elements);"
                         + " copy the view first (copy(Order.C, arena))");
             }
         }
         if (legacy && view.isReadOnly()) {
-            throw new IllegalArgumentException(what + "the view is read-only and a legacy DLManagedTensor cannot say so"
+            throw new IllegalArgumentException(what.get() + "the view is read-only and a legacy DLManagedTensor cannot say so"
                     + " (a consumer would write to it); use DLPack.export (versioned, read-only flag) or a writable view");
         }
     }

@@ -76,7 +76,7 @@ public final class PyScope implements AutoCloseable {
         Objects.requireNonNull(code, "code");
         py.runWithGil(() -> {
             long g = globals();
-            py.check(api.runString(code, Python.PY_FILE_INPUT, g, g), true);
+            py.check(py.run(code, Python.PY_FILE_INPUT, g, g), true);
         });
     }
 
@@ -85,7 +85,7 @@ public final class PyScope implements AutoCloseable {
         Objects.requireNonNull(expression, "expression");
         return py.withGil(() -> {
             long g = globals();
-            long r = py.check(api.runString(expression, Python.PY_EVAL_INPUT, g, g), false);
+            long r = py.check(py.run(expression, Python.PY_EVAL_INPUT, g, g), false);
             return py.convert(r, 0, true);
         });
     }
@@ -246,7 +246,7 @@ public final class PyScope implements AutoCloseable {
                 long arr;
                 try {
                     api.dictSetItem(locals, "_o", obj);
-                    arr = api.runString("_numpy_of(_o)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals);
+                    arr = py.run("_numpy_of(_o)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals);
                 } finally {
                     api.decRef(locals);
                     api.decRef(obj);   // the array holds it now (or, on failure, this deallocates it)
@@ -309,7 +309,7 @@ public final class PyScope implements AutoCloseable {
         try {
             info = py.withGil(() -> {
                 long g = globals();
-                long obj = py.check(api.runString(expression, Python.PY_EVAL_INPUT, g, g), false);
+                long obj = py.check(py.run(expression, Python.PY_EVAL_INPUT, g, g), false);
                 boolean readOnly = false;
                 try {
                     if (api.getBuffer(obj, view, Python.PyBUF_RECORDS) != 0) {
@@ -459,7 +459,7 @@ public final class PyScope implements AutoCloseable {
             long locals = api.dictNew();
             try {
                 api.dictSetItem(locals, "_c", capsule);
-                long holder = py.check(api.runString("DLPackHolder(_c, " + (versioned ? "True" : "False") + ")",
+                long holder = py.check(py.run("DLPackHolder(_c, " + (versioned ? "True" : "False") + ")",
                         Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals), false);
                 try {
                     if (api.dictSetItem(g, name, holder) != 0) {
@@ -497,12 +497,12 @@ public final class PyScope implements AutoCloseable {
         Objects.requireNonNull(arena, "arena");
         long[] taken = py.withGil(() -> {
             long g = globals();
-            long obj = py.check(api.runString(expression, Python.PY_EVAL_INPUT, g, g), false);
+            long obj = py.check(py.run(expression, Python.PY_EVAL_INPUT, g, g), false);
             long locals = api.dictNew();
             long pair;
             try {
                 api.dictSetItem(locals, "_x", obj);
-                pair = py.check(api.runString("_take_dlpack(_x)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals), false);
+                pair = py.check(py.run("_take_dlpack(_x)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals), false);
             } finally {
                 api.decRef(locals);
                 api.decRef(obj);

@@ -207,6 +207,7 @@ public final class Python {
     private final long sharedFree;      // its tp_free
     private final long slotOffset;      // where a SharedBuffer keeps its pb_buffer *
     private final long cpuDevice;       // the tuple (1, 0): kDLCPU, device 0
+    private final long builtinsKey, builtins;   // "__builtins__" and the builtins module, kept for good
     private final MemorySegment countingDeleter;
     final long capsuleLegacy, capsuleVersioned, capsuleUsedLegacy, capsuleUsedVersioned;
     final long capsuleDestructor;
@@ -224,6 +225,13 @@ public final class Python {
     final AtomicLong dlpackImported = new AtomicLong(), dlpackImportDeleted = new AtomicLong();
     private volatile String numpyVersion;
     private volatile String numpyProblem;
+    /**
+     * Code objects by mode and source, least recently used first, so that code run again and again (a
+     * hand-off in a loop) is compiled once: compiling takes most of the time of a short statement. Only
+     * read or changed holding the GIL.
+     */
+    private final LinkedHashMap<String, Long> compiled = new LinkedHashMap<>(64, 0.75f, true);
+    private static final int COMPILED_ENTRIES = 256, COMPILED_MAX_CHARS = 4096;
 
     // ------------------------------------------------------------------ availability
 
@@ -356,6 +364,9 @@ public final class Python {
                     0, true);
             slotOffset = basic;
             cpuDevice = check(a.runString("(1, 0)", PY_EVAL_INPUT, bridge, bridge), false);   // kept for good
+            builtinsKey = check(a.unicodeFrom("__builtins__"), false);
+            builtins = a.dictGetItem(bridge, builtinsKey);   // PyRun_String put it there
+            a.incRef(builtins);
             Arena g = Arena.global();
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             long getbuffer = CPython.upcall(lookup, Python.class, "getbufferUpcall",
@@ -462,7 +473,7 @@ public final class Python {
             if (numpyVersion != null || numpyProblem != null) {
                 return;
             }
-            long r = api.runString("__import__('numpy').__version__", PY_EVAL_INPUT, bridge, bridge);
+            long r = run("__import__('numpy').__version__", PY_EVAL_INPUT, bridge, bridge);
             if (r == 0) {
                 numpyProblem = fetchError().getMessage();
             } else {
@@ -551,6 +562,44 @@ public final class Python {
         }
     }
 
+    // ------------------------------------------------------------------ running code (GIL held)
+
+    /**
+     * As {@code PyRun_String(source, start, globals, locals)}: a new reference,
+     * or 0 with the Python error set. Each short source is compiled once.
+     */
+    long run(String source, int start, long globals, long locals) {
+        if (source.length() > COMPILED_MAX_CHARS) {
+            return api.runString(source, start, globals, locals);
+        }
+        String key = (start == PY_EVAL_INPUT ? 'e' : 'f') + source;
+        Long code = compiled.get(key);
+        if (code == null) {
+            long c = api.compileString(source, start);
+            if (c == 0) {
+                return 0;   // a SyntaxError, set: never cached
+            }
+            code = c;
+            compiled.put(key, code);
+            if (compiled.size() > COMPILED_ENTRIES) {
+                var eldest = compiled.entrySet().iterator();
+                api.decRef(eldest.next().getValue());
+                eldest.remove();
+            }
+        }
+        // As PyRun_String does: code run in a dict without __builtins__ gets the builtins module there.
+        if (api.dictGetItem(globals, builtinsKey) == 0 && api.dictSetItem(globals, builtinsKey, builtins) != 0) {
+            return 0;
+        }
+        // Held for the run: code that another thread evicts meanwhile (when this run lets the GIL go) stays alive.
+        api.incRef(code);
+        try {
+            return api.evalCode(code, globals, locals);
+        } finally {
+            api.decRef(code);
+        }
+    }
+
     // ------------------------------------------------------------------ errors and conversion (GIL held)
 
     /** Returns {@code result} when it is not 0; otherwise throws the pending Python exception. */
@@ -576,7 +625,7 @@ public final class Python {
             api.dictSetItem(locals, "_t", e[0] == 0 ? none : e[0]);
             api.dictSetItem(locals, "_v", e[1] == 0 ? none : e[1]);
             api.dictSetItem(locals, "_tb", e[2] == 0 ? none : e[2]);
-            long r = api.runString("_format(_t, _v, _tb)", PY_EVAL_INPUT, bridge, locals);
+            long r = run("_format(_t, _v, _tb)", PY_EVAL_INPUT, bridge, locals);
             if (r == 0) {
                 api.errClear();
                 return new PythonException("Exception", "(panbuf could not format the Python exception)", "");
@@ -678,12 +727,12 @@ public final class Python {
         long locals = api.dictNew();
         try {
             api.dictSetItem(locals, "_o", o);
-            long r = check(api.runString("_norm(_o)", PY_EVAL_INPUT, bridge, locals), false);
+            long r = check(run("_norm(_o)", PY_EVAL_INPUT, bridge, locals), false);
             try {
                 if (r != o) {
                     return convert0(r, depth + 1);
                 }
-                long s = check(api.runString("type(_o).__module__ + '.' + type(_o).__qualname__", PY_EVAL_INPUT, bridge,
+                long s = check(run("type(_o).__module__ + '.' + type(_o).__qualname__", PY_EVAL_INPUT, bridge,
                         locals), false);
                 String name;
                 try {

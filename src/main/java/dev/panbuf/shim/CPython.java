@@ -52,6 +52,7 @@ public final class CPython {
     private final MethodHandle isInitialized, setProgramName, getVersion, initializeEx, saveThread, restoreThread,
             evalGetGlobals, typeGetSlot, gilEnsure, gilRelease,
             incRef, decRef, dictNew, dictSetItemString, dictGetItemString, dictDelItemString, dictClear, runString,
+            compileString, evalCode, dictGetItemObject, dictSetItemObject,
             errOccurred, errFetch, errNormalize, errClear, errSetString, objectStr, unicodeAsUtf8AndSize,
             unicodeFromStringAndSize, longFromLongLong, longAsLongLong, floatFromDouble, floatAsDouble, boolFromLong,
             bytesFromStringAndSize, bytesAsStringAndSize, listSize, listGetItem, tupleSize, tupleGetItem, dictNext,
@@ -82,7 +83,11 @@ public final class CPython {
         dictGetItemString = h("PyDict_GetItemString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         dictDelItemString = h("PyDict_DelItemString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         dictClear = h("PyDict_Clear", vP);
+        dictGetItemObject = h("PyDict_GetItem", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        dictSetItemObject = h("PyDict_SetItem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         runString = h("PyRun_StringFlags", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        compileString = h("Py_CompileString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+        evalCode = h("PyEval_EvalCode", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         errOccurred = h("PyErr_Occurred", p);
         errFetch = h("PyErr_Fetch", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
         errNormalize = h("PyErr_NormalizeException", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
@@ -405,6 +410,26 @@ public final class CPython {
         }
     }
 
+    /** {@code PyDict_GetItem(dict, key)} for a key object: borrowed, or 0 (no error set). */
+    public long dictGetItem(long dict, long key) {
+        try {
+            return ((MemorySegment) dictGetItemObject.invokeExact(MemorySegment.ofAddress(dict), MemorySegment.ofAddress(key)))
+                    .address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyDict_SetItem(dict, key, value)} for a key object (the dict takes its own references). */
+    public int dictSetItem(long dict, long key, long value) {
+        try {
+            return (int) dictSetItemObject.invokeExact(MemorySegment.ofAddress(dict), MemorySegment.ofAddress(key),
+                    MemorySegment.ofAddress(value));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public int dictDelItem(long dict, String key) {
         try (Arena arena = Arena.ofConfined()) {
             return (int) dictDelItemString.invokeExact(MemorySegment.ofAddress(dict), arena.allocateFrom(key));
@@ -440,6 +465,26 @@ public final class CPython {
         try (Arena arena = Arena.ofConfined()) {
             return ((MemorySegment) runString.invokeExact(arena.allocateFrom(code), start, MemorySegment.ofAddress(globals),
                     MemorySegment.ofAddress(locals), MemorySegment.NULL)).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code Py_CompileString(code, "<string>", start)}: a new code object, or 0 with an error set. */
+    public long compileString(String code, int start) {
+        try (Arena arena = Arena.ofConfined()) {
+            return ((MemorySegment) compileString.invokeExact(arena.allocateFrom(code), arena.allocateFrom("<string>"), start))
+                    .address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyEval_EvalCode(code, globals, locals)}: a new reference, or 0 with an error set. */
+    public long evalCode(long code, long globals, long locals) {
+        try {
+            return ((MemorySegment) evalCode.invokeExact(MemorySegment.ofAddress(code), MemorySegment.ofAddress(globals),
+                    MemorySegment.ofAddress(locals))).address();
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -108,6 +108,30 @@ class PythonBridgeTest {
     }
 
     @Test
+    void codeRunAgainAndAgainBehavesAsFreshCode() {
+        // each short source is compiled once and kept (256 of them); more than that are evicted and compiled again
+        for (int i = 0; i < 600; i++) {
+            scope.exec("v" + (i % 300) + " = " + i);
+        }
+        assertEquals(599L, scope.eval("v299"));
+        scope.exec("n = 0");
+        for (int i = 0; i < 5; i++) {
+            scope.exec("n += 1");
+        }
+        assertEquals(5L, scope.eval("n"));
+        for (int i = 0; i < 2; i++) {
+            PythonException e = assertThrows(PythonException.class, () -> scope.exec("1 +"));
+            assertEquals("SyntaxError", e.pythonType(), "a syntax error is raised each time, never cached");
+        }
+        scope.exec("del __builtins__");
+        assertEquals(3L, scope.eval("len('abc')"), "a namespace without __builtins__ gets them back, as with PyRun_String");
+        String big = "w = 0\n" + "w += 1\n".repeat(1000);   // longer than what is kept compiled
+        scope.exec(big);
+        scope.exec(big);
+        assertEquals(1000L, scope.eval("w"));
+    }
+
+    @Test
     void javaMemoryIsANumpyArrayAtTheSameAddress() {
         try (BufferArena arena = BufferArena.ofConfined()) {
             NdArray m = NdArray.allocate(arena, DType.FLOAT32, 3, 4);
