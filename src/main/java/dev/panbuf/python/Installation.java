@@ -86,6 +86,11 @@ record Installation(Path command, String source, String executable, String versi
         return second < 0 ? version : version.substring(0, second);
     }
 
+    /** The libpython to load, or the reason there is none (a static build, a library not installed). */
+    Path requireLibpython() {
+        return libpython.orElseThrow(() -> new IllegalStateException(libpythonProblem));
+    }
+
     boolean isVirtualEnvironment() {
         return !prefix.equals(basePrefix);
     }

@@ -298,10 +298,8 @@ public final class Python {
         String library;
         if (libraryOverridden) {
             library = override.strip();
-        } else if (found.libpython().isPresent()) {
-            library = found.libpython().get().toString();
         } else {
-            throw new IllegalStateException(found.libpythonProblem());
+            library = found.requireLibpython().toString();
         }
         CPython a = CPython.load(library);
         String libVersion = a.version().split("\\s+", 2)[0];
