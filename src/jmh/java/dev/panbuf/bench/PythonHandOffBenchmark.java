@@ -17,6 +17,7 @@ import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
 
 import java.lang.foreign.Arena;
 import java.util.concurrent.TimeUnit;
@@ -43,6 +44,9 @@ import java.util.concurrent.TimeUnit;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(jvmArgsAppend = "-XX:MaxDirectMemorySize=3g")
+// A hand-off takes tens of microseconds and crosses Java, C and Python several times: its Java side needs
+// many thousands of calls before the JIT has compiled it, which the quick mode's warm-up alone does not give.
+@Warmup(iterations = 8, time = 1, timeUnit = TimeUnit.SECONDS)
 public class PythonHandOffBenchmark {
 
     @Param({"1KiB", "1MiB", "64MiB", "256MiB"})

@@ -499,17 +499,26 @@ public final class PyScope implements AutoCloseable {
             long g = globals();
             long obj = py.check(py.run(expression, Python.PY_EVAL_INPUT, g, g), false);
             long locals = api.dictNew();
-            long pair;
+            long capsule;
+            boolean readOnlyHint = false;
             try {
                 api.dictSetItem(locals, "_x", obj);
-                pair = py.check(py.run("_take_dlpack(_x)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals), false);
+                capsule = py.check(py.run("_take_dlpack(_x)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals), false);
+                if (!api.capsuleIsValid(capsule, py.capsuleVersioned)) {
+                    api.errClear();
+                    long ro = py.run("_says_read_only(_x)", Python.PY_EVAL_INPUT, py.bridgeGlobals(), locals);
+                    if (ro == 0) {
+                        api.decRef(capsule);
+                        throw py.fetchError();
+                    }
+                    readOnlyHint = ro == py.trueObj;
+                    api.decRef(ro);
+                }
             } finally {
                 api.decRef(locals);
                 api.decRef(obj);
             }
             try {
-                long capsule = api.tupleItem(pair, 0);   // borrowed from the pair
-                boolean readOnlyHint = api.tupleItem(pair, 1) == py.trueObj;
                 boolean versioned = api.capsuleIsValid(capsule, py.capsuleVersioned);
                 if (!versioned && !api.capsuleIsValid(capsule, py.capsuleLegacy)) {
                     api.errClear();
@@ -525,7 +534,7 @@ public final class PyScope implements AutoCloseable {
                 py.dlpackImported.incrementAndGet();
                 return new long[] {tensor, versioned ? 1 : 0, readOnlyHint ? 1 : 0};
             } finally {
-                api.decRef(pair);
+                api.decRef(capsule);
             }
         });
         MemorySegment tensor = MemorySegment.ofAddress(taken[0]);

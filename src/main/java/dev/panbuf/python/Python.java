@@ -133,22 +133,23 @@ public final class Python {
                 return o
 
             def _take_dlpack(x):
-                '''A DLPack capsule of x's memory, and whether x says it is read-only.'''
+                '''A DLPack capsule of x's memory: DLPack 1.x, on the CPU, never a copy.'''
                 if not hasattr(x, '__dlpack__'):
                     t = type(x)
                     raise TypeError(t.__module__ + '.' + t.__qualname__ + ' has no __dlpack__ method: it is not a'
                                     ' DLPack producer')
                 try:
-                    c = x.__dlpack__(max_version=(1, 0), dl_device=(1, 0), copy=False)
+                    return x.__dlpack__(max_version=(1, 0), dl_device=(1, 0), copy=False)
                 except TypeError:
-                    c = x.__dlpack__()  # a producer older than the DLPack 1.0 keywords (NumPy < 2.1): a legacy tensor
-                # A legacy tensor cannot say "read-only"; the producer's buffer protocol can (an immutable JAX array).
+                    return x.__dlpack__()  # a producer older than the DLPack 1.0 keywords (NumPy < 2.1): legacy
+
+            def _says_read_only(x):
+                '''Whether x's buffer protocol says read-only: what a legacy DLPack tensor cannot (an immutable JAX array).'''
                 try:
                     with memoryview(x) as m:
-                        ro = m.readonly
+                        return m.readonly
                 except Exception:
-                    ro = False
-                return c, ro
+                    return False
 
             class _NumpyOwner(tuple):
                 '''The base of a NumPy array that PyScope.putNumpy makes: holds its panbuf.SharedBuffer (so the memory
