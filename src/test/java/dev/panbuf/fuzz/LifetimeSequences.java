@@ -98,7 +98,7 @@ public final class LifetimeSequences {
 
             @Override
             public boolean more() {
-                return !in.exhausted() && steps++ < 400;
+                return !in.exhausted() && steps++ < 200;
             }
 
             @Override
@@ -267,6 +267,13 @@ public final class LifetimeSequences {
             return "imp" + id + "(of " + source + " in " + arena + ")";
         }
     }
+
+    /** The "C side" and the second writer: pooled, as starting a thread per step would dominate the run. */
+    private static final java.util.concurrent.ExecutorService SIDE = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "lifetime-side");
+        t.setDaemon(true);
+        return t;
+    });
 
     private final Choices in;
     private final Writer trace;
@@ -618,24 +625,24 @@ public final class LifetimeSequences {
         count("release from C");
         long address = e.pointer.address();
         boolean tensor = e.tensor != null;
-        Thread c = new Thread(() -> {
+        join(SIDE.submit(() -> {
             if (tensor) {
                 DLPackShim.delete(address);
             } else {
                 Shim.release(MemorySegment.ofAddress(address));
             }
-        });
-        c.start();
-        join(c);
+        }));
         e.state = RELEASED;
     }
 
-    private static void join(Thread t) {
+    private static void join(java.util.concurrent.Future<?> f) {
         try {
-            t.join();
+            f.get();
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             throw new AssertionError("interrupted", ex);
+        } catch (java.util.concurrent.ExecutionException ex) {
+            throw new AssertionError("the other thread failed: " + ex.getCause(), ex.getCause());
         }
     }
 
@@ -789,7 +796,7 @@ public final class LifetimeSequences {
         java.util.concurrent.atomic.AtomicInteger progress = new java.util.concurrent.atomic.AtomicInteger();
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
         AtomicReference<Throwable> failure = new AtomicReference<>();
-        Thread writer = new Thread(() -> {
+        Runnable writes = () -> {
             NdArray through = v.real;
             boolean fresh = false;   // writing through a fresh full view of the growable buffer
             try {
@@ -822,10 +829,10 @@ public final class LifetimeSequences {
             } catch (Throwable t) {
                 failure.set(t);
             }
-        });
-        writer.start();
+        };
+        java.util.concurrent.Future<?> writer = SIDE.submit(writes);
         try {
-            while (progress.get() < n && writer.isAlive()) {
+            while (progress.get() < n && !writer.isDone()) {
                 Thread.onSpinWait();   // the close or move lands in the middle of the writes
             }
             if (what == 0 && v.block.arena != null) {
