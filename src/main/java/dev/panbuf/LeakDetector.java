@@ -5,7 +5,9 @@ import dev.panbuf.internal.Leaks;
 /**
  * Reports panbuf resources that the garbage collector finds unreachable
  * before they were released: an {@link Export} handle whose export is still
- * live and owned by Java, and a {@link BufferArena} that was never closed.
+ * live and owned by Java, a {@link BufferArena} that was never closed, and
+ * (through {@link #track(Object, Throwable, java.util.function.BooleanSupplier, java.util.function.Supplier)})
+ * the handles of other packages' exports, such as a DLPack tensor.
  * Reports go to the slf4j logger {@code dev.panbuf.leak} at ERROR level,
  * starting with {@code LEAK:} and naming where the resource was created: the
  * caller's line, never panbuf's own (see {@link Leaks}, which also tracks
@@ -36,6 +38,12 @@ final class LeakDetector {
                 () -> record.state.get() == Export.Record.JAVA_OWNED && !record.nativeReleased(),
                 () -> record.description() + " was never released (Export.close() or pb_release) before its handle"
                         + " became unreachable; its memory stays pinned");
+    }
+
+    /** Reports {@code handle}, created at {@code site}, if it becomes unreachable while {@code leaked} holds. */
+    static void track(Object handle, Throwable site, java.util.function.BooleanSupplier leaked,
+                      java.util.function.Supplier<String> what) {
+        Leaks.watch(handle, site, leaked, what);
     }
 
     static void track(BufferArena arena, BufferArena.State state) {

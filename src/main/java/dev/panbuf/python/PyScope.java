@@ -6,6 +6,7 @@ import dev.panbuf.NdArray;
 import dev.panbuf.dlpack.DLPack;
 import dev.panbuf.dlpack.DLPackExport;
 import dev.panbuf.shim.CPython;
+import dev.panbuf.shim.Lifetimes;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -204,6 +205,8 @@ public final class PyScope implements AutoCloseable {
         // Pin outside the GIL: pinning takes the arena's lock, and an arena that
         // closes holds that lock while it waits for the GIL (to release Python buffers).
         Export export = view.export();
+        Lifetimes.get().describeHolder(export, () -> "held by Python: the panbuf.SharedBuffer first bound to '" + name
+                + "', released when Python drops its last reference to it and to everything made of it");
         boolean[] adopted = {false};
         try {
             py.runWithGil(() -> {
@@ -348,7 +351,10 @@ public final class PyScope implements AutoCloseable {
         py.liveImports.incrementAndGet();
         MemorySegment memory;
         try {
-            memory = CPython.at(info.base, info.byteSize, arena, release);
+            // An import like any other: a BufferArena releases it before it counts its exports, so a view of
+            // Java memory taken back from Python (putNumpy, then buffer) never keeps its own arena open.
+            memory = Lifetimes.get().holdImport(arena, "the buffer of " + expression + " (PyObject_GetBuffer)", 0,
+                    info.base, info.byteSize, release);
         } catch (RuntimeException | Error e) {
             release.run();   // the arena closed meanwhile: hand the buffer back now
             throw e;
@@ -530,8 +536,11 @@ public final class PyScope implements AutoCloseable {
                 if (tensor == 0 || api.capsuleSetName(capsule, versioned ? py.capsuleUsedVersioned : py.capsuleUsedLegacy) != 0) {
                     throw py.fetchError();
                 }
-                // Renamed "used_...": the capsule no longer deletes it; panbuf does, exactly once.
-                py.dlpackImported.incrementAndGet();
+                // Renamed "used_...": the capsule no longer deletes it; panbuf does, exactly once. A tensor that a
+                // panbuf.SharedBuffer made is counted where it was made (its deleter counts itself).
+                if (!py.isOwnTensor(tensor)) {
+                    py.dlpackImported.incrementAndGet();
+                }
                 return new long[] {tensor, versioned ? 1 : 0, readOnlyHint ? 1 : 0};
             } finally {
                 api.decRef(capsule);

@@ -796,6 +796,11 @@ public final class Python {
         return obj;
     }
 
+    /** Whether {@code tensor} is one that __dlpack__ made and whose deleter has not run yet. */
+    boolean isOwnTensor(long tensor) {
+        return tensorDeleters.containsKey(tensor);
+    }
+
     /** Whether {@code obj} is a {@code panbuf.SharedBuffer} (its type is final: no subclass can exist). */
     boolean isSharedBuffer(long obj) {
         long type = api.type(obj);

@@ -136,8 +136,8 @@ class LeakSiteTest {
         List<String> leaks = r.stderr().lines().filter(l -> l.contains("LEAK:")).toList();
         assertEquals(1, leaks.size(), r.stderr());
         String line = r.value("LINE");
-        assertTrue(leaks.get(0).contains("was dropped without DLPackExport.close() or handOff(); its memory stays pinned."
-                + " Created at "), leaks.get(0));
+        assertTrue(leaks.get(0).contains("was never deleted (DLPackExport.close()) nor handed off before its handle became"
+                + " unreachable; its memory stays pinned. Created at "), leaks.get(0));
         assertTrue(leaks.get(0).endsWith("dev.panbuf.python.DLPackLeakScenario.main(DLPackLeakScenario.java:" + line + ")"),
                 leaks.get(0));
         assertEquals("1", r.value("REPORTS"));

@@ -352,6 +352,40 @@ class TensorDLPackTest {
         scope.exec("del rmv");
     }
 
+    @Test
+    void javaMemoryTakenBackFromPythonIntoItsOwnArenaLetsTheArenaClose() {
+        // Java -> NumPy -> Java (buffer protocol), into the very arena the memory lives in
+        BufferArena arena = BufferArena.ofConfined();
+        NdArray m = filled(arena, DType.FLOAT64, 6);
+        scope.putNumpy("a", m);
+        NdArray back = scope.buffer("a", arena);
+        assertEquals(m.address(), back.address());
+        LiveExportsException held = assertThrows(LiveExportsException.class, arena::close);
+        assertTrue(held.getMessage().contains("(held by Python: the panbuf.SharedBuffer first bound to 'a', released when"
+                + " Python drops its last reference to it and to everything made of it)"), held.getMessage());
+        scope.exec("del a");
+        arena.close();   // the arena hands its import back first; then nothing holds the export
+        assertTrue(arena.isClosed());
+        // Java -> __dlpack__ -> Java (DLPack): panbuf's own tensor, imported into its own arena
+        BufferArena again = BufferArena.ofConfined();
+        NdArray n = filled(again, DType.FLOAT64, 6);
+        long taken = py.dlpackImported.get();
+        scope.putTensor("t", n);
+        NdArray round = scope.fromDLPack("t", again);
+        assertEquals(n.address(), round.address());
+        round.setDouble(42, 5);
+        assertEquals(42.0, n.getDouble(5));
+        assertEquals(taken, py.dlpackImported.get(), "panbuf's own tensor counts where it was made");
+        scope.exec("del t");
+        again.close();
+        assertTrue(again.isClosed());
+        // an empty buffer is a view of no elements
+        try (Arena a = Arena.ofConfined()) {
+            NdArray empty = scope.buffer("bytearray()", a);
+            assertEquals(0, empty.elementCount());
+        }
+    }
+
     private String raised(String expression) {
         return assertThrows(PythonException.class, () -> scope.eval(expression), expression).getMessage();
     }
