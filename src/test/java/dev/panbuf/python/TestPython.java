@@ -19,7 +19,9 @@ final class TestPython {
 
     /** The interpreter, with NumPy of the expected major version. */
     static Python require() {
-        Peers.require(Python.isAvailable(), () -> "no usable Python here: " + Python.unavailableReason().orElse(""));
+        Peers.require(Python.isAvailable(), () -> "no usable Python here: " + Python.unavailableReason().orElse("")
+                + (String.valueOf(System.getProperty("panbuf.python")).contains("python-venv")
+                ? " (the PyTorch and JAX tests run in the venv that scripts/python-venv makes; ./run-tests makes it)" : ""));
         Python py = Python.get();
         Peers.require(py.numpyVersion().isPresent(), () -> "NumPy does not import in " + py.describe().replace('\n', ';')
                 + "; install it for that interpreter");
