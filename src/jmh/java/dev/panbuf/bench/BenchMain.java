@@ -168,6 +168,18 @@ public final class BenchMain {
             return 2;
         }
         forkPython = pythonForForks(home);
+        if (cases.stream().anyMatch(c -> c.type() == PythonHandOffBenchmark.class)) {
+            String missing = pythonPeersMissing();
+            if (missing != null) {
+                out.println("panbuf bench: leaving out the Python hand-off benchmarks: " + missing + "; make the peer venv"
+                        + " with scripts/python-venv (panbuf bench then uses target/python-venv), or name a Python with"
+                        + " NumPy and PyTorch with -Dpanbuf.python");
+                cases = cases.stream().filter(c -> c.type() != PythonHandOffBenchmark.class).toList();
+                if (cases.isEmpty()) {
+                    return 2;
+                }
+            }
+        }
         String command = "./panbuf bench" + (args.length == 0 ? "" : " " + String.join(" ", args));
         Instant start = Instant.now();
         String loadBefore = Machine.loadAverage();
@@ -298,6 +310,33 @@ public final class BenchMain {
             }
             String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
             return new Measured(Double.NaN, Double.NaN, Double.NaN, null, message.lines().findFirst().orElse(message));
+        }
+    }
+
+    /**
+     * Why the forks' Python cannot run the hand-off benchmarks (no such
+     * interpreter, or no NumPy or PyTorch in it), or null when it can.
+     */
+    private static String pythonPeersMissing() {
+        String python = forkPython != null ? forkPython
+                : System.getenv("PANBUF_PYTHON") != null && !System.getenv("PANBUF_PYTHON").isBlank()
+                ? System.getenv("PANBUF_PYTHON") : "python3";
+        try {
+            Process p = new ProcessBuilder(python, "-c", "import numpy, torch").redirectErrorStream(true).start();
+            String said;
+            try (InputStream in = p.getInputStream()) {
+                said = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+            if (p.waitFor() != 0) {
+                String last = said.lines().reduce((a, b) -> b).orElse("exit " + p.exitValue());
+                return python + " cannot import NumPy and PyTorch (" + last + ")";
+            }
+            return null;
+        } catch (IOException e) {
+            return "cannot run " + python + " (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
         }
     }
 

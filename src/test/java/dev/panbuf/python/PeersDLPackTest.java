@@ -90,6 +90,19 @@ class PeersDLPackTest {
     }
 
     @Test
+    void theVenvIsEmbeddedAsItselfWithItsSitePackages() {
+        Installation venv = Installation.find();
+        assertTrue(venv.isVirtualEnvironment(), venv.describe());
+        assertEquals(java.nio.file.Path.of(venv.executable()), py.interpreter().orElseThrow());
+        assertEquals(venv.prefix(), scope.eval("sys.prefix"), "the venv's own prefix, from its pyvenv.cfg");
+        assertEquals(venv.basePrefix(), scope.eval("sys.base_prefix"));
+        assertEquals(venv.path(), scope.eval("list(sys.path)"));
+        assertTrue(((String) scope.eval("torch.__file__")).startsWith(venv.prefix() + "/"), "PyTorch from the venv");
+        assertTrue(py.describe().contains(", virtual environment of " + venv.basePrefix() + "; -Dpanbuf.python)"),
+                py.describe());
+    }
+
+    @Test
     void torchTakesJavaMemoryWithNoCopyAndWritesGoBothWays() {
         try (BufferArena arena = BufferArena.ofConfined()) {
             NdArray m = filled(arena, 4, 6);
