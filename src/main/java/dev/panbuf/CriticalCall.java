@@ -1,6 +1,7 @@
 package dev.panbuf;
 
 import dev.panbuf.shim.Critical;
+import dev.panbuf.shim.NativeLibrary;
 
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
@@ -33,6 +34,7 @@ public final class CriticalCall {
     public static MethodHandle downcall(MemorySegment function, FunctionDescriptor descriptor) {
         Objects.requireNonNull(function, "function");
         Objects.requireNonNull(descriptor, "descriptor");
+        NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         return Critical.downcall(function, descriptor);
     }
 

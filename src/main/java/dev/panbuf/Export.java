@@ -74,7 +74,7 @@ public final class Export implements AutoCloseable {
         Copier.checkReadable(view);
         retireReleasedWhenMany();
         Pinner pinner = Pinner.of(segment);
-        Shim.ensureLoaded();
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         long id = IDS.incrementAndGet();
         Record record = new Record(id, view, readOnly, LeakDetector.creationSite());
         if (pinner != null) {

@@ -32,6 +32,7 @@ final class Import {
         if (!arena.scope().isAlive()) {
             throw new IllegalStateException("Already closed: cannot import a pb_buffer into a closed arena");
         }
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         MemorySegment struct = Shim.structAt(pointer.address());
         int rc = Shim.validate(struct);
         if (rc != 0) {

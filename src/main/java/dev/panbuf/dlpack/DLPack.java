@@ -4,6 +4,7 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
 import dev.panbuf.shim.DLPackShim;
+import dev.panbuf.shim.NativeLibrary;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -62,14 +63,21 @@ public final class DLPack {
 
     private static final AtomicLong LIVE_IMPORTS = new AtomicLong();
 
-    static {
+    private DLPack() {}
+
+    /**
+     * The gate of every native call here: loads the shim (a denied native access
+     * throws, naming the flag to add) before {@link DLPackShim} initializes, and
+     * checks that its DLPack version is the one this class was written for.
+     */
+    private static void requireShim() {
+        NativeLibrary.loadShim();
         if (DLPackShim.MAJOR_VERSION != MAJOR_VERSION || DLPackShim.MINOR_VERSION != MINOR_VERSION) {
-            throw new ExceptionInInitializerError("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
-                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION);
+            throw new IllegalStateException("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
+                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION
+                    + "; rebuild panbuf so that its jar and its libpanbuf come from one build");
         }
     }
-
-    private DLPack() {}
 
     // ------------------------------------------------------------------ export
 
@@ -98,6 +106,7 @@ public final class DLPack {
 
     private static DLPackExport export(NdArray view, boolean legacy) {
         Objects.requireNonNull(view, "view");
+        requireShim();
         checkExportable(view, legacy);
         Export e = view.export();
         long[] rc = new long[1];
@@ -175,6 +184,7 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        requireShim();
         DLPackShim.Versioned head = DLPackShim.readVersioned(address);
         Runnable delete = () -> deleterContext.accept(() -> DLPackShim.delete(address));
         if (head.major() != MAJOR_VERSION) {
@@ -215,6 +225,7 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        requireShim();
         return wrap(address, DLPackShim.readLegacyTensor(address), false, arena,
                 () -> deleterContext.accept(() -> DLPackShim.deleteLegacy(address)));
     }

@@ -186,6 +186,7 @@ public final class Python {
     }
 
     private Python() {
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access is reported with the flag to add
         CPython a = CPython.load();
         this.api = a;
         boolean started = a.isInitialized() != 0;
