@@ -30,7 +30,12 @@ public final class CriticalCall {
 
     private CriticalCall() {}
 
-    /** A downcall handle to {@code function} whose address arguments may be heap segments. */
+    /**
+     * {@return a downcall handle to {@code function} whose address arguments may be heap segments}
+     *
+     * @param function the address of a short C function that does not call back into Java
+     * @param descriptor its signature
+     */
     public static MethodHandle downcall(MemorySegment function, FunctionDescriptor descriptor) {
         Objects.requireNonNull(function, "function");
         Objects.requireNonNull(descriptor, "descriptor");
@@ -39,10 +44,11 @@ public final class CriticalCall {
     }
 
     /**
-     * The segment starting at element {@code [0, ..., 0]} of {@code view}, to
-     * pass as an address argument of a handle from {@link #downcall}. Works for
+     * {@return the segment starting at element {@code [0, ..., 0]} of {@code view}, to
+     * pass as an address argument of a handle from {@link #downcall}} Works for
      * heap and native views alike.
      *
+     * @param view a heap or native view
      * @throws IllegalArgumentException when the view reaches bytes before element 0 (negative
      *         strides): C would receive a pointer into the middle of its data
      */

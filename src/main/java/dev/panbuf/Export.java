@@ -115,28 +115,28 @@ public final class Export implements AutoCloseable {
         return handle;
     }
 
-    /** The {@code pb_buffer *} to pass to C (an address segment sized to the struct). */
+    /** {@return the {@code pb_buffer *} to pass to C (an address segment sized to the struct)} */
     public MemorySegment pointer() {
         record.checkNotReleased("pointer()");
         return record.struct;
     }
 
-    /** The {@code pb_buffer *} as a number. */
+    /** {@return the {@code pb_buffer *} as a number} */
     public long address() {
         return pointer().address();
     }
 
-    /** The view that was exported. */
+    /** {@return the view that was exported} */
     public NdArray view() {
         return record.view;
     }
 
-    /** True when {@code readonly = 1} in the struct. */
+    /** {@return true when {@code readonly = 1} in the struct} */
     public boolean isReadOnly() {
         return record.readOnly();
     }
 
-    /** True once released, from Java or from C. */
+    /** {@return true once released, from Java or from C} */
     public boolean isReleased() {
         return record.released();
     }

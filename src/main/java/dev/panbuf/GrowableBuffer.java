@@ -55,19 +55,31 @@ public final class GrowableBuffer implements AutoCloseable {
         this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
     }
 
-    /** An empty buffer for the calling thread only, with room for {@code initialCapacity} bytes. */
+    /**
+     * {@return an empty buffer for the calling thread only, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofConfined(long initialCapacity) {
         return new GrowableBuffer(false, initialCapacity, Long.MAX_VALUE);
     }
 
-    /** An empty buffer any thread may use, with room for {@code initialCapacity} bytes. */
+    /**
+     * {@return an empty buffer any thread may use, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofShared(long initialCapacity) {
         return new GrowableBuffer(true, initialCapacity, Long.MAX_VALUE);
     }
 
     /**
-     * An empty buffer that never holds more than {@code budgetBytes} bytes of
-     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing.
+     * {@return an empty buffer that never holds more than {@code budgetBytes} bytes of
+     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing}
+     *
+     * @param shared whether any thread may use it (else only the calling thread)
+     * @param initialCapacity bytes to reserve (at most {@code budgetBytes})
+     * @param budgetBytes the most bytes of capacity the buffer may ever have
      */
     public static GrowableBuffer withBudget(boolean shared, long initialCapacity, long budgetBytes) {
         return new GrowableBuffer(shared, initialCapacity, budgetBytes);
@@ -78,7 +90,7 @@ public final class GrowableBuffer implements AutoCloseable {
         return (shared ? b.shared() : b.confined()).build();
     }
 
-    /** Bytes in the buffer. */
+    /** {@return bytes in the buffer} */
     public long byteSize() {
         synchronized (lock) {
             checkOpen("byteSize");
@@ -86,7 +98,7 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** Bytes the buffer can hold before it must relocate. */
+    /** {@return bytes the buffer can hold before it must relocate} */
     public long capacity() {
         synchronized (lock) {
             checkOpen("capacity");
@@ -94,7 +106,7 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** The current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates. */
+    /** {@return the current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates} */
     public MemorySegment segment() {
         synchronized (lock) {
             checkOpen("segment");
@@ -102,23 +114,44 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** A 1-d view of all the bytes as {@code dtype} elements. @throws IllegalArgumentException when the size is not a multiple */
+    /**
+     * {@return a 1-d view of all the bytes as {@code dtype} elements}
+     *
+     * @param dtype the element type
+     * @throws IllegalArgumentException when the size is not a multiple
+     */
     public NdArray view(DType dtype) {
         return NdArray.of(segment(), dtype);
     }
 
-    /** A C-order view of the first bytes with {@code shape}. @throws IllegalArgumentException when the buffer is too short */
+    /**
+     * {@return a C-order view of the first bytes with {@code shape}}
+     *
+     * @param dtype the element type
+     * @param shape the size of each dimension
+     * @throws IllegalArgumentException when the buffer is too short
+     */
     public NdArray view(DType dtype, long... shape) {
         return NdArray.of(segment(), dtype, shape);
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(byte[] bytes) {
         Objects.requireNonNull(bytes, "bytes");
         append(MemorySegment.ofArray(bytes));
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(MemorySegment bytes) {
         Objects.requireNonNull(bytes, "bytes");
         synchronized (lock) {
@@ -133,6 +166,7 @@ public final class GrowableBuffer implements AutoCloseable {
     /**
      * Sets the size; new bytes are zero. Relocates when the capacity is too small.
      *
+     * @param newByteSize the size in bytes
      * @throws LiveExportsException while exports are live (nothing changes)
      * @throws BudgetExceededException when the capacity needed exceeds the budget (nothing changes)
      */
@@ -185,7 +219,7 @@ public final class GrowableBuffer implements AutoCloseable {
         byteSize = newSize;
     }
 
-    /** Live exports of the buffer's current memory. */
+    /** {@return live exports of the buffer's current memory} */
     public int liveExportCount() {
         synchronized (lock) {
             return closed ? 0 : arena.liveExportCount();

@@ -153,8 +153,11 @@ public final class NdArray {
     // ------------------------------------------------------------------ factories
 
     /**
-     * A new zero-filled array in {@code arena}, C order, aligned to 64 bytes.
+     * {@return a new zero-filled array in {@code arena}, C order, aligned to 64 bytes}
      *
+     * @param arena the arena that owns the new memory
+     * @param dtype the element type
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when a dimension is negative, there are more than
      *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
      */
@@ -163,8 +166,12 @@ public final class NdArray {
     }
 
     /**
-     * A new zero-filled array in {@code arena}, in {@code order}, aligned to 64 bytes.
+     * {@return a new zero-filled array in {@code arena}, in {@code order}, aligned to 64 bytes}
      *
+     * @param arena the arena that owns the new memory
+     * @param dtype the element type
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when a dimension is negative, there are more than
      *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
      */
@@ -180,8 +187,10 @@ public final class NdArray {
     }
 
     /**
-     * A 1-d view of the whole segment ({@code numpy.frombuffer}).
+     * {@return a 1-d view of the whole segment ({@code numpy.frombuffer})}
      *
+     * @param segment the memory to view
+     * @param dtype the element type
      * @throws IllegalArgumentException when the segment's size is not a multiple of the dtype's size
      */
     public static NdArray of(MemorySegment segment, DType dtype) {
@@ -197,8 +206,11 @@ public final class NdArray {
     }
 
     /**
-     * A C-contiguous view of the first {@code product(shape) * itemsize} bytes of the segment.
+     * {@return a C-contiguous view of the first {@code product(shape) * itemsize} bytes of the segment}
      *
+     * @param segment the memory to view
+     * @param dtype the element type
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when the segment is shorter than that, or the shape is invalid
      */
     public static NdArray of(MemorySegment segment, DType dtype, long... shape) {
@@ -214,14 +226,18 @@ public final class NdArray {
     }
 
     /**
-     * A view with any shape and byte strides over {@code segment}, as NumPy's
+     * {@return a view with any shape and byte strides over {@code segment}, as NumPy's
      * {@code as_strided} or {@code ndarray(shape, dtype, buffer, offset, strides)},
-     * after proving that every byte it can reach lies inside the segment.
+     * after proving that every byte it can reach lies inside the segment}
      * A view whose elements may overlap (a zero stride, or strides too short
      * for the elements between them) is read-only; see
      * {@link #asStrided(MemorySegment, DType, long, long[], long[], Overlap)}.
      *
+     * @param segment the memory to view
+     * @param dtype the element type
      * @param byteOffset offset of element {@code [0, ..., 0]} from the start of the segment
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
      * @throws IllegalArgumentException naming the reachable byte range and the segment's size when the
      *         view would reach outside it, or when shape and strides differ in length, a dimension is
      *         negative, there are more than {@value #MAX_NDIM} dimensions, or an extent overflows
@@ -233,6 +249,14 @@ public final class NdArray {
     /**
      * As {@link #asStrided(MemorySegment, DType, long, long[], long[])}, choosing
      * what happens when elements may overlap.
+     *
+     * @param segment the memory to view
+     * @param dtype the element type
+     * @param byteOffset byte offset of element {@code [0, ..., 0]}
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
+     * @param overlap whether a view whose elements may overlap is read-only (the default) or may be written
+     * @return the view
      */
     public static NdArray asStrided(MemorySegment segment, DType dtype, long byteOffset, long[] shape, long[] byteStrides,
                                     Overlap overlap) {
@@ -254,11 +278,14 @@ public final class NdArray {
     }
 
     /**
-     * A view of an existing view's memory with any shape and strides, checked
+     * {@return a view of an existing view's memory with any shape and strides, checked
      * against the whole segment of {@code base} (as {@code as_strided(base, ...)}
-     * is relative to {@code base}'s first element).
+     * is relative to {@code base}'s first element)}
      *
+     * @param base the view whose memory the new view reads
      * @param byteOffset offset from {@code base}'s element {@code [0, ..., 0]}
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
      */
     public static NdArray asStrided(NdArray base, long byteOffset, long[] shape, long[] byteStrides) {
         Objects.requireNonNull(base, "base");
@@ -274,50 +301,95 @@ public final class NdArray {
         return base.readOnly && !v.readOnly ? v.asReadOnly() : v;
     }
 
-    /** A view of a Java {@code byte[]} as {@code dtype} elements in C order (no copy). */
+    /**
+     * {@return a view of a Java {@code byte[]} as {@code dtype} elements in C order (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param dtype the element type
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(byte[] data, DType dtype, long... shape) {
         return of(MemorySegment.ofArray(data), dtype, shapeOrAll(shape, data.length, dtype.byteSize()));
     }
 
-    /** A view of a {@code byte[]} as int8 elements, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code byte[]} as int8 elements, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(byte[] data, long... shape) {
         return wrap(data, DType.INT8, shape);
     }
 
-    /** A view of a {@code short[]} as native-order int16, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code short[]} as native-order int16, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(short[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT16, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code char[]} as native-order uint16, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code char[]} as native-order uint16, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(char[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.UINT16, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of an {@code int[]} as native-order int32, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of an {@code int[]} as native-order int32, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(int[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT32, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code long[]} as native-order int64, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code long[]} as native-order int64, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(long[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT64, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code float[]} as native-order float32, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code float[]} as native-order float32, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(float[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.FLOAT32, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(double[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.FLOAT64, shapeOrAll(shape, data.length, 1));
     }
 
     /**
-     * A view of the bytes between a buffer's position and limit as {@code dtype}
+     * {@return a view of the bytes between a buffer's position and limit as {@code dtype}
      * elements in C order (no copy; heap or direct; read-only buffers give
-     * read-only views). The buffer's own byte order is ignored: the dtype says it.
+     * read-only views)} The buffer's own byte order is ignored: the dtype says it.
+     *
+     * @param buffer the buffer whose remaining bytes the view reads; not copied, its position unchanged
+     * @param dtype the element type
+     * @param shape the size of each dimension
      */
     public static NdArray of(ByteBuffer buffer, DType dtype, long... shape) {
         Objects.requireNonNull(buffer, "buffer");
@@ -340,47 +412,55 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ properties
 
-    /** The memory this view reads: the whole segment, not just the reachable part. */
+    /** {@return the memory this view reads: the whole segment, not just the reachable part} */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** Offset of element {@code [0, ..., 0]} from the start of {@link #segment()}. */
+    /** {@return offset of element {@code [0, ..., 0]} from the start of {@link #segment()}} */
     public long byteOffset() {
         return byteOffset;
     }
 
-    /** The element type. */
+    /** {@return the element type} */
     public DType dtype() {
         return dtype;
     }
 
-    /** Number of dimensions (0 for a scalar view). */
+    /** {@return number of dimensions (0 for a scalar view)} */
     public int ndim() {
         return ndim;
     }
 
-    /** The size of each dimension (a copy). */
+    /** {@return the size of each dimension (a copy)} */
     public long[] shape() {
         return shape != null ? shape.clone() : pack(d0, d1);
     }
 
-    /** The size of dimension {@code axis} (negative counts from the end). */
+    /**
+     * {@return the size of dimension {@code axis} (negative counts from the end)}
+     *
+     * @param axis the axis (negative counts from the end)
+     */
     public long shape(int axis) {
         return dim(normalizeAxis(axis, ndim));
     }
 
-    /** Byte distance between neighbours along each dimension (a copy); may be negative or zero. */
+    /** {@return byte distance between neighbours along each dimension (a copy); may be negative or zero} */
     public long[] byteStrides() {
         return strides != null ? strides.clone() : pack(s0, s1);
     }
 
-    /** Byte stride of dimension {@code axis} (negative counts from the end). */
+    /**
+     * {@return byte stride of dimension {@code axis} (negative counts from the end)}
+     *
+     * @param axis the axis (negative counts from the end)
+     */
     public long byteStride(int axis) {
         return stride(normalizeAxis(axis, ndim));
     }
 
-    /** Number of elements: the product of the shape. */
+    /** {@return number of elements: the product of the shape} */
     public long elementCount() {
         // Computed, not stored: a view is allocation-bound to make, and this is rarely asked.
         if (shape == null) {
@@ -393,20 +473,22 @@ public final class NdArray {
         return count;
     }
 
-    /** Bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes}). */
+    /** {@return bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes})} */
     public long byteSize() {
         return elementCount() * dtype.byteSize();
     }
 
-    /** True when writes through this view are refused. */
+    /** {@return true when writes through this view are refused} */
     public boolean isReadOnly() {
         return readOnly;
     }
 
     /**
-     * NumPy's {@code C_CONTIGUOUS} / {@code F_CONTIGUOUS} flag: the elements
+     * {@return NumPy's {@code C_CONTIGUOUS} / {@code F_CONTIGUOUS} flag: the elements
      * are packed in that order, ignoring the strides of size-1 dimensions;
-     * arrays with no elements are contiguous in both orders.
+     * arrays with no elements are contiguous in both orders}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
      */
     public boolean isContiguous(Order order) {
         int f = flags;
@@ -418,8 +500,8 @@ public final class NdArray {
     }
 
     /**
-     * True when every element's address is a multiple of the dtype's alignment
-     * (NumPy's {@code ALIGNED} flag). Heap views report their alignment within
+     * {@return true when every element's address is a multiple of the dtype's alignment
+     * (NumPy's {@code ALIGNED} flag)} Heap views report their alignment within
      * the Java array.
      */
     public boolean isAligned() {
@@ -437,7 +519,7 @@ public final class NdArray {
     }
 
     /**
-     * The native address of element {@code [0, ..., 0]}.
+     * {@return the native address of element {@code [0, ..., 0]}}
      *
      * @throws UnsupportedOperationException when the memory is on the Java heap
      */
@@ -451,7 +533,7 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ views
 
-    /** The same view, refusing writes. */
+    /** {@return the same view, refusing writes} */
     public NdArray asReadOnly() {
         return readOnly ? this : new NdArray(this, byteOffset, dtype, true);
     }
@@ -462,6 +544,8 @@ public final class NdArray {
      * axis, one {@link Index#ellipsis()} stands for the axes not mentioned, and
      * unmentioned trailing axes are taken whole. The result shares memory.
      *
+     * @param index one item per indexed axis, as between NumPy's brackets
+     * @return the view (a 0-d view when every axis got an integer)
      * @throws IndexOutOfBoundsException naming the axis and size when an integer index is out of range
      * @throws IllegalArgumentException when more axes are indexed than the array has, or there are two ellipses
      */
@@ -545,7 +629,12 @@ public final class NdArray {
         return new NdArray(segment, offset, outShape, outStrides, dtype, readOnly, owner);
     }
 
-    /** {@link #get(Index...)} with one index item, without allocating the varargs array. */
+    /**
+     * {@link #get(Index...)} with one index item, without allocating the varargs array.
+     *
+     * @param index the index item of axis 0
+     * @return the view
+     */
     public NdArray get(Index index) {
         if (ndim >= 1 && ndim <= 2 && isAxisIndex(index)) {
             return indexSmall(index, null);
@@ -553,7 +642,13 @@ public final class NdArray {
         return get(new Index[] {index});
     }
 
-    /** {@link #get(Index...)} with two index items, without allocating the varargs array. */
+    /**
+     * {@link #get(Index...)} with two index items, without allocating the varargs array.
+     *
+     * @param first the index item of axis 0
+     * @param second the index item of axis 1
+     * @return the view
+     */
     public NdArray get(Index first, Index second) {
         if (ndim == 2 && isAxisIndex(first) && isAxisIndex(second)) {
             return indexSmall(first, second);
@@ -621,6 +716,8 @@ public final class NdArray {
      * NumPy basic indexing written as in Python: {@code "1, ::2"},
      * {@code "..., -1"}, {@code ":, newaxis"} ({@code None} also means a new axis).
      *
+     * @param index the text between NumPy's brackets
+     * @return the view, as {@link #get(Index...)} makes it
      * @throws IllegalArgumentException quoting the text when an item is not an integer, slice,
      *         {@code ...} or {@code newaxis}, and as {@link #get(Index...)}
      */
@@ -665,7 +762,7 @@ public final class NdArray {
         return out.toArray(Index[]::new);
     }
 
-    /** The view with its axes reversed ({@code a.T}). */
+    /** {@return the view with its axes reversed ({@code a.T})} */
     public NdArray transpose() {
         if (ndim <= 2) {
             return ndim < 2 ? new NdArray(this, byteOffset, dtype, readOnly)
@@ -681,9 +778,10 @@ public final class NdArray {
     }
 
     /**
-     * The view with its axes permuted: axis {@code i} of the result is axis
-     * {@code axes[i]} of this array (negative axes count from the end).
+     * {@return the view with its axes permuted: axis {@code i} of the result is axis
+     * {@code axes[i]} of this array (negative axes count from the end)}
      *
+     * @param axes the new order of the axes
      * @throws IllegalArgumentException when axes is not a permutation of this array's axes
      */
     public NdArray transpose(int... axes) {
@@ -707,7 +805,12 @@ public final class NdArray {
         return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
     }
 
-    /** The view with two axes exchanged. */
+    /**
+     * {@return the view with two axes exchanged}
+     *
+     * @param axis1 one axis (negative counts from the end)
+     * @param axis2 the other axis (negative counts from the end)
+     */
     public NdArray swapAxes(int axis1, int axis2) {
         int a = normalizeAxis(axis1, ndim);
         int b = normalizeAxis(axis2, ndim);
@@ -721,10 +824,11 @@ public final class NdArray {
     }
 
     /**
-     * The same elements, read in C order, with a new shape; one dimension may
-     * be {@code -1} and is then inferred. A view whenever NumPy's
+     * {@return the same elements, read in C order, with a new shape; one dimension may
+     * be {@code -1} and is then inferred} A view whenever NumPy's
      * {@code reshape} would make one.
      *
+     * @param newShape the new size of each dimension; one may be -1 (inferred)
      * @throws IllegalArgumentException when the element counts differ, more than one dimension
      *         is {@code -1}, or the strides allow no view; the message then says to call
      *         {@code copy(Order.C).reshape(...)}
@@ -733,7 +837,12 @@ public final class NdArray {
         return reshape(Order.C, newShape);
     }
 
-    /** {@link #reshape(long...)} to one dimension, without allocating the varargs array. */
+    /**
+     * {@link #reshape(long...)} to one dimension, without allocating the varargs array.
+     *
+     * @param length the one dimension; -1 for every element
+     * @return the view, as {@link #reshape(long...)} makes it
+     */
     public NdArray reshape(long length) {
         if (length > 0 && length == elementCount() && ndim != 1 && isContiguous(Order.C)) {
             return new NdArray(segment, byteOffset, 1, length, 0, dtype.byteSize(), 0, dtype, readOnly, owner);
@@ -741,7 +850,13 @@ public final class NdArray {
         return reshape(Order.C, new long[] {length});
     }
 
-    /** {@link #reshape(long...)} to two dimensions, without allocating the varargs array. */
+    /**
+     * {@link #reshape(long...)} to two dimensions, without allocating the varargs array.
+     *
+     * @param rows the first dimension; -1 to infer it
+     * @param columns the second dimension; -1 to infer it
+     * @return the view, as {@link #reshape(long...)} makes it
+     */
     public NdArray reshape(long rows, long columns) {
         // A packed source with elements gets packed strides; everything else (-1, empty
         // arrays whose byte size may overflow, strided sources) takes the general path.
@@ -756,6 +871,10 @@ public final class NdArray {
     /**
      * As {@link #reshape(long...)}, reading and placing the elements in {@code order}
      * (NumPy's {@code reshape(..., order='F')} for {@link Order#F}).
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param newShape the new size of each dimension; one may be -1 (inferred)
+     * @return the view
      */
     public NdArray reshape(Order order, long... newShape) {
         Objects.requireNonNull(order, "order");
@@ -785,9 +904,10 @@ public final class NdArray {
     }
 
     /**
-     * A read-only view with {@code newShape}, repeating this array along new
-     * leading axes and along axes of size 1 with stride 0 ({@code numpy.broadcast_to}).
+     * {@return a read-only view with {@code newShape}, repeating this array along new
+     * leading axes and along axes of size 1 with stride 0 ({@code numpy.broadcast_to})}
      *
+     * @param newShape the shape to broadcast to
      * @throws IllegalArgumentException naming the axis when a dimension is neither equal nor 1
      */
     public NdArray broadcastTo(long... newShape) {
@@ -817,7 +937,7 @@ public final class NdArray {
         return new NdArray(segment, byteOffset, dims, st, dtype, true, owner);
     }
 
-    /** The view without its size-1 axes. */
+    /** {@return the view without its size-1 axes} */
     public NdArray squeeze() {
         int kept = 0;
         for (int i = 0; i < ndim; i++) {
@@ -838,8 +958,9 @@ public final class NdArray {
     }
 
     /**
-     * The view without the given axes, each of which must have size 1.
+     * {@return the view without the given axes, each of which must have size 1}
      *
+     * @param axes the size-1 axes to drop (negative counts from the end)
      * @throws IllegalArgumentException naming the axis and its size otherwise
      */
     public NdArray squeeze(int... axes) {
@@ -873,9 +994,11 @@ public final class NdArray {
     }
 
     /**
-     * The view with a size-1 axis inserted at {@code axis} (of the result;
+     * {@return the view with a size-1 axis inserted at {@code axis} (of the result;
      * negative counts from the end), as {@code numpy.expand_dims}, which
-     * reshapes, so the new axis gets the stride NumPy's reshape gives it.
+     * reshapes, so the new axis gets the stride NumPy's reshape gives it}
+     *
+     * @param axis the axis (negative counts from the end)
      */
     public NdArray expandDims(int axis) {
         if (ndim + 1 > MAX_NDIM) {
@@ -890,9 +1013,10 @@ public final class NdArray {
     }
 
     /**
-     * The view of one field of a record dtype, as {@code a['x']} in NumPy:
-     * same shape and strides, the field's dtype, offset by the field's position.
+     * {@return the view of one field of a record dtype, as {@code a['x']} in NumPy:
+     * same shape and strides, the field's dtype, offset by the field's position}
      *
+     * @param name the field's name
      * @throws IllegalArgumentException listing the field names when there is no such field,
      *         or when the dtype is not a record
      */
@@ -902,9 +1026,10 @@ public final class NdArray {
     }
 
     /**
-     * The same memory as a view of another dtype of the same byte size
-     * ({@code a.view(dtype)} in NumPy when the sizes agree): reinterprets, converts nothing.
+     * {@return the same memory as a view of another dtype of the same byte size
+     * ({@code a.view(dtype)} in NumPy when the sizes agree): reinterprets, converts nothing}
      *
+     * @param newType the dtype to read the bytes as
      * @throws IllegalArgumentException when the byte sizes differ
      */
     public NdArray view(DType newType) {
@@ -988,7 +1113,11 @@ public final class NdArray {
         return at;
     }
 
-    /** Byte offset in {@link #segment()} of the element at {@code indices}, bounds-checked. */
+    /**
+     * {@return byte offset in {@link #segment()} of the element at {@code indices}, bounds-checked}
+     *
+     * @param indices one index per axis
+     */
     public long byteOffsetOf(long... indices) {
         return offsetOfAll(indices);
     }
@@ -1132,6 +1261,7 @@ public final class NdArray {
     /**
      * Reads the boolean element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1148,6 +1278,7 @@ public final class NdArray {
     /**
      * Writes the boolean element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as boolean, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1165,6 +1296,8 @@ public final class NdArray {
     /**
      * Reads the boolean element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1181,6 +1314,8 @@ public final class NdArray {
     /**
      * Writes the boolean element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as boolean, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1198,6 +1333,9 @@ public final class NdArray {
     /**
      * Reads the boolean element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1214,6 +1352,9 @@ public final class NdArray {
     /**
      * Writes the boolean element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as boolean, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1231,6 +1372,10 @@ public final class NdArray {
     /**
      * Reads the boolean element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1247,6 +1392,10 @@ public final class NdArray {
     /**
      * Writes the boolean element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as boolean, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1264,6 +1413,11 @@ public final class NdArray {
     /**
      * Reads the boolean element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1280,6 +1434,11 @@ public final class NdArray {
     /**
      * Writes the boolean element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as boolean, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1297,6 +1456,8 @@ public final class NdArray {
     /**
      * Reads the boolean element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as boolean
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1309,6 +1470,8 @@ public final class NdArray {
     /**
      * Writes the boolean element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as boolean, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1322,6 +1485,7 @@ public final class NdArray {
     /**
      * Reads the byte element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1338,6 +1502,7 @@ public final class NdArray {
     /**
      * Writes the byte element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as byte, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1355,6 +1520,8 @@ public final class NdArray {
     /**
      * Reads the byte element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1371,6 +1538,8 @@ public final class NdArray {
     /**
      * Writes the byte element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as byte, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1388,6 +1557,9 @@ public final class NdArray {
     /**
      * Reads the byte element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1404,6 +1576,9 @@ public final class NdArray {
     /**
      * Writes the byte element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as byte, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1421,6 +1596,10 @@ public final class NdArray {
     /**
      * Reads the byte element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1437,6 +1616,10 @@ public final class NdArray {
     /**
      * Writes the byte element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as byte, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1454,6 +1637,11 @@ public final class NdArray {
     /**
      * Reads the byte element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1470,6 +1658,11 @@ public final class NdArray {
     /**
      * Writes the byte element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as byte, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1487,6 +1680,8 @@ public final class NdArray {
     /**
      * Reads the byte element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as byte
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1499,6 +1694,8 @@ public final class NdArray {
     /**
      * Writes the byte element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as byte, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1512,6 +1709,7 @@ public final class NdArray {
     /**
      * Reads the short element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1528,6 +1726,7 @@ public final class NdArray {
     /**
      * Writes the short element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as short, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1545,6 +1744,8 @@ public final class NdArray {
     /**
      * Reads the short element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1561,6 +1762,8 @@ public final class NdArray {
     /**
      * Writes the short element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as short, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1578,6 +1781,9 @@ public final class NdArray {
     /**
      * Reads the short element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1594,6 +1800,9 @@ public final class NdArray {
     /**
      * Writes the short element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as short, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1611,6 +1820,10 @@ public final class NdArray {
     /**
      * Reads the short element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1627,6 +1840,10 @@ public final class NdArray {
     /**
      * Writes the short element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as short, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1644,6 +1861,11 @@ public final class NdArray {
     /**
      * Reads the short element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1660,6 +1882,11 @@ public final class NdArray {
     /**
      * Writes the short element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as short, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1677,6 +1904,8 @@ public final class NdArray {
     /**
      * Reads the short element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as short
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1689,6 +1918,8 @@ public final class NdArray {
     /**
      * Writes the short element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as short, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1702,6 +1933,7 @@ public final class NdArray {
     /**
      * Reads the int element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1718,6 +1950,7 @@ public final class NdArray {
     /**
      * Writes the int element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as int, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1735,6 +1968,8 @@ public final class NdArray {
     /**
      * Reads the int element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1751,6 +1986,8 @@ public final class NdArray {
     /**
      * Writes the int element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as int, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1768,6 +2005,9 @@ public final class NdArray {
     /**
      * Reads the int element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1784,6 +2024,9 @@ public final class NdArray {
     /**
      * Writes the int element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as int, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1801,6 +2044,10 @@ public final class NdArray {
     /**
      * Reads the int element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1817,6 +2064,10 @@ public final class NdArray {
     /**
      * Writes the int element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as int, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1834,6 +2085,11 @@ public final class NdArray {
     /**
      * Reads the int element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1850,6 +2106,11 @@ public final class NdArray {
     /**
      * Writes the int element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as int, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1867,6 +2128,8 @@ public final class NdArray {
     /**
      * Reads the int element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as int
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1879,6 +2142,8 @@ public final class NdArray {
     /**
      * Writes the int element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as int, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1892,6 +2157,7 @@ public final class NdArray {
     /**
      * Reads the long element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1908,6 +2174,7 @@ public final class NdArray {
     /**
      * Writes the long element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as long, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1925,6 +2192,8 @@ public final class NdArray {
     /**
      * Reads the long element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1941,6 +2210,8 @@ public final class NdArray {
     /**
      * Writes the long element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as long, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1958,6 +2229,9 @@ public final class NdArray {
     /**
      * Reads the long element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1974,6 +2248,9 @@ public final class NdArray {
     /**
      * Writes the long element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as long, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -1991,6 +2268,10 @@ public final class NdArray {
     /**
      * Reads the long element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2007,6 +2288,10 @@ public final class NdArray {
     /**
      * Writes the long element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as long, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2024,6 +2309,11 @@ public final class NdArray {
     /**
      * Reads the long element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2040,6 +2330,11 @@ public final class NdArray {
     /**
      * Writes the long element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as long, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2057,6 +2352,8 @@ public final class NdArray {
     /**
      * Reads the long element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as long
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2069,6 +2366,8 @@ public final class NdArray {
     /**
      * Writes the long element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as long, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2082,6 +2381,7 @@ public final class NdArray {
     /**
      * Reads the float element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2098,6 +2398,7 @@ public final class NdArray {
     /**
      * Writes the float element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as float, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2115,6 +2416,8 @@ public final class NdArray {
     /**
      * Reads the float element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2131,6 +2434,8 @@ public final class NdArray {
     /**
      * Writes the float element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as float, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2148,6 +2453,9 @@ public final class NdArray {
     /**
      * Reads the float element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2164,6 +2472,9 @@ public final class NdArray {
     /**
      * Writes the float element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as float, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2181,6 +2492,10 @@ public final class NdArray {
     /**
      * Reads the float element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2197,6 +2512,10 @@ public final class NdArray {
     /**
      * Writes the float element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as float, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2214,6 +2533,11 @@ public final class NdArray {
     /**
      * Reads the float element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2230,6 +2554,11 @@ public final class NdArray {
     /**
      * Writes the float element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as float, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2247,6 +2576,8 @@ public final class NdArray {
     /**
      * Reads the float element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as float
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2259,6 +2590,8 @@ public final class NdArray {
     /**
      * Writes the float element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as float, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2272,6 +2605,7 @@ public final class NdArray {
     /**
      * Reads the double element at the given indices of a 0-d array.
      *
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2288,6 +2622,7 @@ public final class NdArray {
     /**
      * Writes the double element at the given indices of a 0-d array.
      *
+     * @param value the value to write
      * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as double, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2305,6 +2640,8 @@ public final class NdArray {
     /**
      * Reads the double element at the given index of a 1-d array.
      *
+     * @param i0 the index along axis 0
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2321,6 +2658,8 @@ public final class NdArray {
     /**
      * Writes the double element at the given index of a 1-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
      * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as double, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2338,6 +2677,9 @@ public final class NdArray {
     /**
      * Reads the double element at the given indices of a 2-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2354,6 +2696,9 @@ public final class NdArray {
     /**
      * Writes the double element at the given indices of a 2-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
      * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as double, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2371,6 +2716,10 @@ public final class NdArray {
     /**
      * Reads the double element at the given indices of a 3-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2387,6 +2736,10 @@ public final class NdArray {
     /**
      * Writes the double element at the given indices of a 3-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
      * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as double, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2404,6 +2757,11 @@ public final class NdArray {
     /**
      * Reads the double element at the given indices of a 4-d array.
      *
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
+     * @return the element
      * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2420,6 +2778,11 @@ public final class NdArray {
     /**
      * Writes the double element at the given indices of a 4-d array.
      *
+     * @param value the value to write
+     * @param i0 the index along axis 0
+     * @param i1 the index along axis 1
+     * @param i2 the index along axis 2
+     * @param i3 the index along axis 3
      * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as double, or it is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2437,6 +2800,8 @@ public final class NdArray {
     /**
      * Reads the double element at {@code indices} (one per dimension).
      *
+     * @param indices one index per axis
+     * @return the element
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as double
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2449,6 +2814,8 @@ public final class NdArray {
     /**
      * Writes the double element at {@code indices} (one per dimension).
      *
+     * @param value the value to write
+     * @param indices one index per axis
      * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as double, or the array is read-only
      * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
      * @throws IllegalStateException when the memory's arena is closed
@@ -2461,10 +2828,10 @@ public final class NdArray {
     // ------------------------------------------------------------------ VarHandle
 
     /**
-     * A {@link VarHandle} whose coordinates are this view's {@link #ndim()}
+     * {@return a {@link VarHandle} whose coordinates are this view's {@link #ndim()}
      * {@code long} indices and whose value type is the dtype's carrier
      * ({@link DType#carrier()}); it checks each index like the typed accessors
-     * and refuses writes (and atomic updates) on read-only views. Volatile and
+     * and refuses writes (and atomic updates) on read-only views} Volatile and
      * atomic access modes ({@code compareAndSet}, {@code getAndAdd}, ...) work
      * when every element is aligned ({@link #isAligned()}) in memory that
      * guarantees it; otherwise they throw {@link UnsupportedOperationException},
@@ -2552,19 +2919,25 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ copies (by name only)
 
-    /** A C-order copy in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    /** {@return a C-order copy in memory managed by the garbage collector ({@link Arena#ofAuto()})} */
     public NdArray copy() {
         return copy(Order.C);
     }
 
-    /** A copy in {@code order}, in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    /**
+     * {@return a copy in {@code order}, in memory managed by the garbage collector ({@link Arena#ofAuto()})}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     */
     public NdArray copy(Order order) {
         return copy(order, Arena.ofAuto());
     }
 
     /**
-     * A copy in {@code order}, allocated in {@code arena}. Writable even when this view is not.
+     * {@return a copy in {@code order}, allocated in {@code arena}} Writable even when this view is not.
      *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param arena the arena that owns the new memory
      * @throws IllegalStateException when this view's memory is closed
      */
     public NdArray copy(Order order, Arena arena) {
@@ -2582,6 +2955,7 @@ public final class NdArray {
      * order may differ and is converted). Any two layouts work, including
      * overlapping views of the same memory. Nothing is written when a check fails.
      *
+     * @param destination the view the elements are written to
      * @throws IllegalArgumentException naming both shapes or dtypes when they do not match, or when
      *         the destination is read-only
      * @throws IllegalStateException when either memory is closed
@@ -2606,10 +2980,10 @@ public final class NdArray {
     }
 
     /**
-     * The elements in C order in a new Java array of the dtype's carrier:
+     * {@return the elements in C order in a new Java array of the dtype's carrier:
      * {@code boolean[]}, {@code byte[]}, {@code short[]}, {@code int[]},
      * {@code long[]}, {@code float[]} (float16 widened exactly) or
-     * {@code double[]}. Unsigned elements keep their bits in the signed carrier.
+     * {@code double[]}} Unsigned elements keep their bits in the signed carrier.
      *
      * @throws IllegalArgumentException when the dtype has no carrier (records, bytes)
      * @throws IllegalStateException when the array has more elements than a Java array holds
@@ -2657,37 +3031,72 @@ public final class NdArray {
         return array;
     }
 
-    /** {@link #toArray()} for float32 and float16 arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for float32 and float16 arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public float[] toFloatArray() {
         return carrierArray(float[].class, "toFloatArray");
     }
 
-    /** {@link #toArray()} for float64 arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for float64 arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public double[] toDoubleArray() {
         return carrierArray(double[].class, "toDoubleArray");
     }
 
-    /** {@link #toArray()} for 4-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 4-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public int[] toIntArray() {
         return carrierArray(int[].class, "toIntArray");
     }
 
-    /** {@link #toArray()} for 8-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 8-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public long[] toLongArray() {
         return carrierArray(long[].class, "toLongArray");
     }
 
-    /** {@link #toArray()} for 2-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 2-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public short[] toShortArray() {
         return carrierArray(short[].class, "toShortArray");
     }
 
-    /** {@link #toArray()} for 1-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 1-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public byte[] toByteArray() {
         return carrierArray(byte[].class, "toByteArray");
     }
 
-    /** {@link #toArray()} for bool arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for bool arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public boolean[] toBooleanArray() {
         return carrierArray(boolean[].class, "toBooleanArray");
     }
@@ -2703,8 +3112,8 @@ public final class NdArray {
     }
 
     /**
-     * The raw bytes of the elements in C order, each in the dtype's own byte
-     * order: NumPy's {@code tobytes()}.
+     * {@return the raw bytes of the elements in C order, each in the dtype's own byte
+     * order: NumPy's {@code tobytes()}}
      *
      * @throws IllegalStateException when the array holds more bytes than a Java array can
      */
@@ -2712,7 +3121,11 @@ public final class NdArray {
         return toBytes(Order.C);
     }
 
-    /** The raw bytes of the elements in {@code order} ({@code tobytes(order=...)}). */
+    /**
+     * {@return the raw bytes of the elements in {@code order} ({@code tobytes(order=...)})}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     */
     public byte[] toBytes(Order order) {
         Objects.requireNonNull(order, "order");
         int n = Copier.javaArrayLength(byteSize());
@@ -2723,27 +3136,52 @@ public final class NdArray {
         return out;
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a non-bool dtype or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a non-bool dtype or a read-only array
+     */
     public void fillBoolean(boolean value) {
         fillWith("fillBoolean", boolean.class, s -> s.set(BYTE_LAYOUT, 0, value ? (byte) 1 : (byte) 0));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as byte, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as byte, or a read-only array
+     */
     public void fillByte(byte value) {
         fillWith("fillByte", byte.class, s -> s.set(BYTE_LAYOUT, 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as short, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as short, or a read-only array
+     */
     public void fillShort(short value) {
         fillWith("fillShort", short.class, s -> s.set((ValueLayout.OfShort) dtype.layout(), 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as int, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as int, or a read-only array
+     */
     public void fillInt(int value) {
         fillWith("fillInt", int.class, s -> s.set((ValueLayout.OfInt) dtype.layout(), 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as long, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as long, or a read-only array
+     */
     public void fillLong(long value) {
         fillWith("fillLong", long.class, s -> s.set((ValueLayout.OfLong) dtype.layout(), 0, value));
     }
@@ -2751,6 +3189,7 @@ public final class NdArray {
     /**
      * Sets every element to {@code value} (float16 arrays: rounded to nearest even).
      *
+     * @param value the value every element gets
      * @throws IllegalArgumentException for a dtype not read as float, or a read-only array
      */
     public void fillFloat(float value) {
@@ -2763,7 +3202,12 @@ public final class NdArray {
         });
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as double, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as double, or a read-only array
+     */
     public void fillDouble(double value) {
         fillWith("fillDouble", double.class, s -> s.set((ValueLayout.OfDouble) dtype.layout(), 0, value));
     }
@@ -2773,6 +3217,7 @@ public final class NdArray {
      * {@code dtype().byteSize()} bytes, in the dtype's byte order); works for
      * every dtype, records included.
      *
+     * @param element the bytes of one element, copied into every element
      * @throws IllegalArgumentException when the length differs from the element size, or the array is read-only
      */
     public void fillBytes(byte[] element) {
@@ -2806,6 +3251,7 @@ public final class NdArray {
      * {@link BufferArena} refuses to close and its {@link GrowableBuffer}
      * refuses to grow.
      *
+     * @return the export: its {@link Export#pointer()} is the {@code pb_buffer *} to pass to C
      * @throws IllegalArgumentException when the view lives on the Java heap (C may see heap
      *         memory only during one critical call; see {@link CriticalCall}), or when its memory's
      *         lifetime cannot be pinned (a plain confined or shared {@link Arena}: allocate from a
@@ -2816,7 +3262,11 @@ public final class NdArray {
         return Export.create(this, readOnly);
     }
 
-    /** As {@link #export()}, with {@code readonly = 1}: C must not write, and panbuf's C helpers refuse to. */
+    /**
+     * As {@link #export()}, with {@code readonly = 1}: C must not write, and panbuf's C helpers refuse to.
+     *
+     * @return the export
+     */
     public Export exportReadOnly() {
         return Export.create(this, true);
     }
@@ -2832,6 +3282,9 @@ public final class NdArray {
      * garbage collector finds the memory unreachable). A read-only buffer gives
      * a read-only view.
      *
+     * @param pbBuffer the {@code pb_buffer *} C made; panbuf takes over releasing it
+     * @param arena the arena whose closing releases the buffer
+     * @return the view
      * @throws IllegalArgumentException naming what {@code pb_validate} found wrong, or a format panbuf
      *         cannot type; nothing is imported or released then
      * @throws IllegalStateException when the arena is closed
@@ -2879,7 +3332,9 @@ public final class NdArray {
         return ArrayPrinter.print(this);
     }
 
-    /** Shape, strides, offset, dtype and flags, without touching the memory. */
+    /**
+     * {@return shape, strides, offset, dtype and flags, without touching the memory}
+     */
     public String describe() {
         return "NdArray[dtype=" + dtype + ", shape=" + Errors.shape(shapeRef()) + ", byteStrides=" + Errors.shape(stridesRef())
                 + ", byteOffset=" + byteOffset + ", C=" + isContiguous(Order.C) + ", F=" + isContiguous(Order.F)

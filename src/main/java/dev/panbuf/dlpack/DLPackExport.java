@@ -36,7 +36,7 @@ public final class DLPackExport implements AutoCloseable {
         this.versioned = versioned;
     }
 
-    /** The tensor's address, sized to its struct. Java still owns it. */
+    /** {@return the tensor's address, sized to its struct} Java still owns it. */
     public MemorySegment pointer() {
         if (isDeleted()) {
             throw new IllegalStateException("the DLPack tensor at 0x" + Long.toHexString(tensor) + " was already deleted");
@@ -44,12 +44,12 @@ public final class DLPackExport implements AutoCloseable {
         return DLPackShim.tensorPointer(tensor, versioned);
     }
 
-    /** True for a {@code DLManagedTensorVersioned}, false for a legacy {@code DLManagedTensor}. */
+    /** {@return true for a {@code DLManagedTensorVersioned}, false for a legacy {@code DLManagedTensor}} */
     public boolean isVersioned() {
         return versioned;
     }
 
-    /** The exported view. */
+    /** {@return the exported view} */
     public NdArray view() {
         return export.view();
     }
@@ -69,7 +69,7 @@ public final class DLPackExport implements AutoCloseable {
         return p;
     }
 
-    /** True once the deleter has run (from Java or from the consumer); the memory is then unpinned. */
+    /** {@return true once the deleter has run (from Java or from the consumer); the memory is then unpinned} */
     public boolean isDeleted() {
         return state.get() == DELETED || export.isReleased();
     }

@@ -71,7 +71,11 @@ public final class PyScope implements AutoCloseable {
         return g;
     }
 
-    /** Runs statements ({@code exec}). */
+    /**
+     * Runs statements ({@code exec}).
+     *
+     * @param code Python statements
+     */
     public void exec(String code) {
         Objects.requireNonNull(code, "code");
         py.runWithGil(() -> {
@@ -80,7 +84,12 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** Evaluates an expression and converts its value to Java (see the class comment). */
+    /**
+     * Evaluates an expression and converts its value to Java (see the class comment).
+     *
+     * @param expression a Python expression
+     * @return its value in Java
+     */
     public Object eval(String expression) {
         Objects.requireNonNull(expression, "expression");
         return py.withGil(() -> {
@@ -90,7 +99,11 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** The value bound to {@code name}, converted to Java. */
+    /**
+     * {@return the value bound to {@code name}, converted to Java}
+     *
+     * @param name the Python variable's name
+     */
     public Object get(String name) {
         return py.withGil(() -> {
             long v = api.dictGetItem(globals(), name);
@@ -101,12 +114,20 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** True when {@code name} is bound in this scope. */
+    /**
+     * {@return true when {@code name} is bound in this scope}
+     *
+     * @param name the Python variable's name
+     */
     public boolean contains(String name) {
         return py.withGil(() -> api.dictGetItem(globals(), name) != 0);
     }
 
-    /** Unbinds {@code name}, dropping the scope's reference; no error when it is not bound. */
+    /**
+     * Unbinds {@code name}, dropping the scope's reference; no error when it is not bound.
+     *
+     * @param name the Python variable's name
+     */
     public void remove(String name) {
         py.runWithGil(() -> {
             if (api.dictDelItem(globals(), name) != 0) {
@@ -119,6 +140,9 @@ public final class PyScope implements AutoCloseable {
      * Binds {@code name} to a Python value for {@code value} (see the class
      * comment); an {@link NdArray} becomes a {@code memoryview} of the same
      * memory, as {@link #putMemoryView}.
+     *
+     * @param name the Python variable's name
+     * @param value the value to write
      */
     public void put(String name, Object value) {
         Objects.requireNonNull(name, "name");
@@ -141,6 +165,8 @@ public final class PyScope implements AutoCloseable {
      * copy): same address, same shape, strides and format, read-only when the
      * view is. The memory is pinned while Python holds any reference.
      *
+     * @param name the Python variable to bind
+     * @param view the memory to share
      * @throws IllegalArgumentException when the view lives on the Java heap, or in an arena whose
      *         lifetime panbuf cannot pin (allocate from a {@link dev.panbuf.BufferArena})
      */
@@ -154,6 +180,8 @@ public final class PyScope implements AutoCloseable {
      * strides; a read-only view gives a read-only array ("assignment
      * destination is read-only").
      *
+     * @param name the Python variable to bind
+     * @param view the memory to share
      * @throws PythonException when NumPy cannot be imported
      */
     public void putNumpy(String name, NdArray view) {
@@ -217,14 +245,16 @@ public final class PyScope implements AutoCloseable {
     }
 
     /**
-     * The memory of the Python object that {@code expression} evaluates to
+     * {@return the memory of the Python object that {@code expression} evaluates to
      * (a NumPy array, {@code bytearray}, {@code array.array}, {@code memoryview},
      * {@code bytes}, ...) as a view, with no copy: {@code PyObject_GetBuffer}
-     * with {@code PyBUF_RECORDS_RO}. The view is writable when the object
+     * with {@code PyBUF_RECORDS_RO}} The view is writable when the object
      * allows writing, read-only otherwise. Python keeps the buffer exported
      * until {@code arena} closes (then {@code PyBuffer_Release} runs under the
      * GIL): meanwhile it cannot resize or free the memory.
      *
+     * @param expression a Python expression whose value supports the buffer protocol
+     * @param arena the arena whose closing gives the buffer back to Python
      * @throws PythonException when the object has no buffer or refuses it
      * @throws IllegalArgumentException when panbuf cannot type the buffer's format, or it has suboffsets
      */
@@ -235,6 +265,10 @@ public final class PyScope implements AutoCloseable {
     /**
      * As {@link #buffer}, asking for a writable buffer ({@code PyBUF_RECORDS}):
      * a read-only object (say, {@code bytes}) refuses with {@code BufferError}.
+     *
+     * @param expression a Python expression whose value supports the buffer protocol
+     * @param arena the arena whose closing gives the buffer back to Python
+     * @return the view
      */
     public NdArray writableBuffer(String expression, Arena arena) {
         return takeBuffer(expression, arena, Python.PyBUF_RECORDS);
@@ -378,6 +412,9 @@ public final class PyScope implements AutoCloseable {
      * {@code "dltensor_versioned"} for a versioned one). The export is handed
      * off: the consumer calls its deleter, or the capsule does when nobody
      * consumed it.
+     *
+     * @param name the Python variable to bind
+     * @param export the tensor to hand over
      */
     public void putDLPack(String name, DLPackExport export) {
         Objects.requireNonNull(name, "name");
@@ -416,6 +453,10 @@ public final class PyScope implements AutoCloseable {
      * ...) into {@code arena}, with no copy, as
      * {@link DLPack#importVersioned}/{@link DLPack#importLegacy} do; the
      * producer's deleter runs under the GIL when the arena closes.
+     *
+     * @param expression a Python expression whose value has {@code __dlpack__}
+     * @param arena the arena whose closing runs the producer's deleter
+     * @return the view
      */
     public NdArray fromDLPack(String expression, Arena arena) {
         Objects.requireNonNull(expression, "expression");

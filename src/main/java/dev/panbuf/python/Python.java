@@ -143,8 +143,8 @@ public final class Python {
     // ------------------------------------------------------------------ availability
 
     /**
-     * True when libpython loads and the interpreter starts here (tried once;
-     * the answer is remembered).
+     * {@return true when libpython loads and the interpreter starts here (tried once;
+     * the answer is remembered)}
      */
     public static boolean isAvailable() {
         try {
@@ -155,13 +155,15 @@ public final class Python {
         }
     }
 
-    /** Why {@link #isAvailable()} is false, or empty when it is true. */
+    /**
+     * {@return why {@link #isAvailable()} is false, or empty when it is true}
+     */
     public static Optional<String> unavailableReason() {
         return isAvailable() ? Optional.empty() : Optional.of(String.valueOf(failure.getMessage()));
     }
 
     /**
-     * The interpreter, started on first use.
+     * {@return the interpreter, started on first use}
      *
      * @throws IllegalStateException when libpython cannot be loaded or started, saying why
      */
@@ -247,27 +249,31 @@ public final class Python {
 
     // ------------------------------------------------------------------ public API
 
-    /** The interpreter's version, such as {@code "3.11.2"}. */
+    /** {@return the interpreter's version, such as {@code "3.11.2"}} */
     public String version() {
         return version;
     }
 
-    /** The libpython file this interpreter was loaded from. */
+    /** {@return the libpython file this interpreter was loaded from} */
     public Path library() {
         return api.library;
     }
 
-    /** A new namespace (a globals dict) to run code in. */
+    /** {@return a new namespace (a globals dict) to run code in} */
     public PyScope newScope() {
         return new PyScope(this, withGil(api::dictNew));
     }
 
-    /** Python objects that still hold exports of panbuf memory (their memory is pinned). */
+    /**
+     * {@return how many Python objects still hold exports of panbuf memory (their memory is pinned)}
+     */
     public long liveSharedBuffers() {
         return liveShared.get();
     }
 
-    /** Python buffers held by open Java arenas (Python cannot resize or free them). */
+    /**
+     * {@return how many Python buffers open Java arenas hold (Python cannot resize or free them)}
+     */
     public long liveBufferImports() {
         return liveImports.get();
     }
