@@ -415,6 +415,28 @@ class BadInputCatalogTest {
                 return thrown(() -> NdArray.allocate(a, nul, 2).export());
             }
         });
+        // ---- native code and C consumers
+        p.put("N1", () -> thrown(() -> NativeShim.libraryLookup(Path.of("/nonexistent/libconsumer.so"), arena)));
+        p.put("N2", () -> {
+            Path dir = Files.createTempDirectory("panbuf-catalogue-");
+            try {
+                Path source = Files.writeString(dir.resolve("missing.c"),
+                        "int pb_not_a_function(int);\nint missing_call(int x) { return pb_not_a_function(x); }\n");
+                Path library = dir.resolve("libmissing.so");
+                Process cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", library.toString(), source.toString())
+                        .redirectErrorStream(true).start();
+                cc.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                assertEquals(0, cc.waitFor(), "cc could not build the probe library");
+                return thrown(() -> NativeShim.libraryLookup(library, arena));
+            } finally {
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(dir);
+            }
+        });
         // ---- .npy files
         p.put("F1", () -> thrown(() -> Npy.read(new ByteArrayInputStream("\u0093NUMPX".getBytes(StandardCharsets.ISO_8859_1)),
                 arena)));
