@@ -135,7 +135,9 @@ public final class NdArray {
     /** Every field as given; the other constructors decide what to store. */
     private NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, int ndim, long d0, long d1,
             long s0, long s1, DType dtype, boolean readOnly, Object owner) {
-        this.segment = segment;
+        // A read-only view holds a read-only segment, so nothing reached through it
+        // (segment(), a rewrap with NdArray.of, a slice for a critical call) can write.
+        this.segment = readOnly && !segment.isReadOnly() ? segment.asReadOnly() : segment;
         this.byteOffset = byteOffset;
         this.shape = shape;
         this.strides = strides;
@@ -412,7 +414,12 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ properties
 
-    /** {@return the memory this view reads: the whole segment, not just the reachable part} */
+    /**
+     * {@return the memory this view reads: the whole segment, not just the reachable
+     * part} The segment of a {@linkplain #isReadOnly() read-only} view is itself
+     * read-only ({@link MemorySegment#isReadOnly()}), so no route through it can
+     * write the memory.
+     */
     public MemorySegment segment() {
         return segment;
     }

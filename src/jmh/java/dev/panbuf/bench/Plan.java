@@ -31,7 +31,8 @@ final class Plan {
             Float32SumBenchmark.class, Float32StridedSumBenchmark.class, Float32Sum2dBenchmark.class,
             Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class,
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, AllocateBenchmark.class,
-            ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class);
+            ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
+            GrowableViewBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
     record Case(Class<?> type, String method, Map<String, String> params) {
@@ -96,6 +97,7 @@ final class Plan {
         add(out, HeapToCBenchmark.class, "size=64MiB", "copyInCopyOut");
         add(out, DowncallBenchmark.class, "", "jniNoop", "ffmNoop", "jniExportedBuffer", "ffmExportedBuffer");
         add(out, ViewCreateBenchmark.class, "", "slice", "transpose", "reshape", "frombuffer");
+        add(out, GrowableViewBenchmark.class, "size=1MiB", "plainViewSum", "growableViewSum", "growableView");
         return out;
     }
 
