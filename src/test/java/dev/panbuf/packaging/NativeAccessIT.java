@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * throw {@link dev.panbuf.NativeAccessDeniedException} naming the flag to add
  * (never {@code ExceptionInInitializerError} or {@code NoClassDefFoundError}),
  * and nothing is left half done. With the flag the README gives, the same
- * calls work.
+ * calls work. On a platform the jar has no shim for, every native call names
+ * the platforms it does carry.
  */
 class NativeAccessIT {
 
@@ -132,6 +133,21 @@ class NativeAccessIT {
         assertDeniedWithTheFlag(r, "--enable-native-access=dev.panbuf");
         assertTrue(r.out().contains("denies it to module dev.panbuf (panbuf on the module path): start java with"
                 + " --enable-native-access=dev.panbuf. Views"), r::toString);
+    }
+
+    @Test
+    void onAPlatformTheJarHasNoShimForEveryNativeCallSaysWhichPlatformsItCarries() throws IOException, InterruptedException {
+        ItSupport.Result r = classPath("denied", "-Dos.arch=riscv64", "--enable-native-access=ALL-UNNAMED");
+        List<String> calls = r.out().lines().filter(l -> l.contains("#")).toList();
+        assertEquals(16, calls.size(), r::toString);
+        String built = System.getProperty("os.arch").equals("aarch64") ? "linux-aarch64" : "linux-x86_64";
+        for (String line : calls) {
+            assertTrue(line.endsWith(" -> java.lang.UnsatisfiedLinkError: panbuf: unsupported platform " + System.getProperty("os.name")
+                    + "/riscv64; this jar carries native code for " + built + ". Build native/ for this platform"
+                    + " (make -C native lib) and set -Dpanbuf.library.path to the folder holding libpanbuf.so"), line);
+            assertFalse(line.contains("NoClassDefFoundError") || line.contains("ExceptionInInitializerError"), line);
+        }
+        assertTrue(r.out().contains("live exports 0\nclosed\n"), r::toString);
     }
 
     @Test
