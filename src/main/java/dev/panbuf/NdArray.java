@@ -34,7 +34,9 @@ import java.util.Objects;
  * <h2>Bounds</h2>
  * Every byte a view can reach, through positive, negative and zero strides, is
  * proved to lie inside its segment when the view is made. Element accessors
- * check each index against its axis.
+ * check each index against its axis, with NumPy's rule everywhere (accessors,
+ * {@code VarHandle} coordinates, {@link #get(Index...)}): an index lies in
+ * {@code [-size, size)}, and a negative one counts from the end.
  *
  * {@snippet :
  * try (Arena arena = Arena.ofConfined()) {
@@ -52,7 +54,9 @@ import java.util.Objects;
  * The accessor must match the dtype's Java carrier ({@link DType#carrier()}):
  * a float32 array is read with {@code getFloat}, never with {@code getDouble}.
  * float16 elements are read as {@code float} (exactly) and written from
- * {@code float} (rounded to nearest even).
+ * {@code float} (rounded to nearest even). {@code forEachFloat(order, action)}
+ * and {@code forEachFloatIndexed} (one pair per carrier) visit every element
+ * in C or F order without boxing.
  *
  * <p>Views are immutable and safe to share between threads; the memory they
  * see is as thread-safe as its arena allows.
@@ -275,6 +279,35 @@ public final class NdArray extends NdArrayAccessors {
     /** A view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy). */
     public static NdArray wrap(double[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.FLOAT64, shapeOrAll(shape, data.length, 1));
+    }
+
+    /**
+     * A new bool array holding a copy of {@code data} (one byte per element, 1
+     * for {@code true}), shape {@code (data.length,)} unless given, in memory
+     * managed by the garbage collector. There is no {@code wrap(boolean[])}:
+     * the JVM does not expose a {@code boolean[]} as memory (FFM has no
+     * {@code MemorySegment.ofArray(boolean[])}), so no view of one can exist.
+     * For a view whose writes reach a Java array, wrap a {@code byte[]} as
+     * {@link DType#BOOL}: {@code wrap(bytes, DType.BOOL)}.
+     *
+     * @param data the values to copy
+     * @param shape the shape, whose product must be {@code data.length}; none for {@code (data.length,)}
+     * @return a C-order bool array of the values
+     * @throws IllegalArgumentException when the shape does not hold exactly {@code data.length} elements
+     */
+    public static NdArray copyOf(boolean[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] dims = shape == null || shape.length == 0 ? new long[] {data.length} : Geometry.checkShape(shape);
+        long count = Geometry.byteSize(dims, 1);
+        if (count != data.length) {
+            throw new IllegalArgumentException("copyOf: shape " + Errors.shape(dims) + " holds " + count
+                    + " elements, but data has " + data.length + " values");
+        }
+        byte[] bytes = new byte[data.length];
+        for (int i = 0; i < data.length; i++) {
+            bytes[i] = data[i] ? (byte) 1 : (byte) 0;
+        }
+        return wrap(bytes, DType.BOOL, dims);
     }
 
     /**
@@ -529,7 +562,7 @@ public final class NdArray extends NdArrayAccessors {
         long i = at.index();
         long resolved = i < 0 ? i + size : i;
         if (resolved < 0 || resolved >= size) {
-            throw Errors.pythonIndexOutOfRange(i, axis, size);
+            throw Errors.indexOutOfRange(i, axis, size);
         }
         return resolved;
     }
