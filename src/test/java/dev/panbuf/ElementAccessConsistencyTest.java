@@ -41,7 +41,7 @@ class ElementAccessConsistencyTest {
                 long[] dims = view.shape();
                 long count = view.elementCount();
                 for (long flat = 0; flat < count; flat++) {
-                    long[] positive = unravel(flat, dims);
+                    long[] positive = IndexModelTest.unravelC(flat, dims);
                     long[] negative = positive.clone();
                     for (int a = 0; a < ndim; a++) {
                         if (rnd.nextBoolean()) {
@@ -135,15 +135,6 @@ class ElementAccessConsistencyTest {
             out[i] = indices[i];
         }
         return out;
-    }
-
-    static long[] unravel(long flat, long[] shape) {
-        long[] idx = new long[shape.length];
-        for (int a = shape.length - 1; a >= 0; a--) {
-            idx[a] = flat % shape[a];
-            flat /= shape[a];
-        }
-        return idx;
     }
 
     private static void assertMessage(String message, org.junit.jupiter.api.function.Executable call) {
