@@ -102,10 +102,12 @@ public final class BlasLayout {
         /**
          * The pointer to pass: the view's memory from element {@code [0, 0]} to
          * the last byte it reaches. Native views need a plain downcall; heap
-         * views only work with a critical one ({@link CriticalCall}).
+         * views only work with a critical one ({@link CriticalCall}). A read-only
+         * view gives a read-only segment: BLAS only reads its inputs, and
+         * {@link #gemm} refuses a read-only output.
          */
         public MemorySegment data() {
-            return CriticalCall.dataOf(view);
+            return CriticalCall.span(view);
         }
     }
 
@@ -280,10 +282,9 @@ public final class BlasLayout {
         if (c.elementCount() == 0 || in.elementCount() == 0) {
             return;
         }
-        if (c.segment().isNative() != in.segment().isNative()) {
-            return;
-        }
-        if (!c.segment().isNative() && c.segment().heapBase().orElse(null) != in.segment().heapBase().orElse(null)) {
+        // Different memory cannot overlap. heapBase() is empty for read-only segments, so ask FFM
+        // whether the two segments share memory at all instead of comparing heap arrays.
+        if (c.segment().asOverlappingSlice(in.segment()).isEmpty()) {
             return;
         }
         long[] rc = span(c);

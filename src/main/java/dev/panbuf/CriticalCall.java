@@ -38,14 +38,39 @@ public final class CriticalCall {
 
     /**
      * The segment starting at element {@code [0, ..., 0]} of {@code view}, to
-     * pass as an address argument of a handle from {@link #downcall}. Works for
-     * heap and native views alike.
+     * pass as an address argument of a handle from {@link #downcall} to a C
+     * function that may write it. Works for heap and native views alike.
      *
-     * @throws IllegalArgumentException when the view reaches bytes before element 0 (negative
-     *         strides): C would receive a pointer into the middle of its data
+     * @throws IllegalArgumentException when the view is read-only (C could write through the pointer;
+     *         use {@link #readOnlyDataOf} for a function that only reads), or when the view reaches bytes
+     *         before element 0 (negative strides): C would receive a pointer into the middle of its data
      */
     public static MemorySegment dataOf(NdArray view) {
         Objects.requireNonNull(view, "view");
+        if (view.readOnly) {
+            throw new IllegalArgumentException("CriticalCall.dataOf: this array is read-only and the C function could"
+                    + " write through the pointer; pass CriticalCall.readOnlyDataOf(view) to a function that only reads,"
+                    + " or copy() it");
+        }
+        return span(view);
+    }
+
+    /**
+     * As {@link #dataOf}, for a C function that only reads: the returned
+     * segment is read-only, and read-only views are accepted. panbuf cannot
+     * see what C does with the pointer: passing it to a function that writes
+     * breaks the view's read-only promise, exactly as casting away
+     * {@code const} does in C.
+     *
+     * @throws IllegalArgumentException when the view reaches bytes before element 0 (negative strides)
+     */
+    public static MemorySegment readOnlyDataOf(NdArray view) {
+        Objects.requireNonNull(view, "view");
+        return span(view).asReadOnly();
+    }
+
+    /** The bytes from element 0 to the last reachable byte; read-only when the view is. */
+    static MemorySegment span(NdArray view) {
         if (view.ndim == 1 && view.s0 >= 0) {
             // The common case, without the general n-d reach: it cannot overflow,
             // the view's geometry was proved to fit its segment when it was made.

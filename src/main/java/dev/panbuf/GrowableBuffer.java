@@ -1,5 +1,6 @@
 package dev.panbuf;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
@@ -9,6 +10,13 @@ import java.util.Objects;
  * and resizes by reallocating when it outgrows its capacity; the old memory is
  * then closed, so a view made before the move throws
  * {@link IllegalStateException} instead of reading stale bytes.
+ *
+ * <p>No write is ever lost to a move. Views reach the memory through an
+ * access scope of their own (one per generation of the memory), and a move
+ * first closes that scope, which waits until no thread is in the middle of
+ * an access, then copies, then frees. A write through an old view either
+ * landed before the copy (and was copied) or throws; a writer that catches
+ * the exception and takes a fresh {@link #view} writes the new memory.
  *
  * <p>Like {@code bytearray} while a {@code memoryview} exists, it refuses to
  * change size at all while any export of its memory is live
@@ -32,8 +40,10 @@ public final class GrowableBuffer implements AutoCloseable {
     private final Thread owner;     // null when shared
     private final long budgetBytes;
     private final Object lock = new Object();
-    private BufferArena arena;
-    private MemorySegment memory;   // the whole capacity
+    private BufferArena arena;      // owns the memory: exports pin it
+    private MemorySegment memory;   // the whole capacity, in the arena's own scope: only moves read it
+    private Arena access;           // this generation's access scope: every view and segment() goes through it
+    private MemorySegment visible;  // memory as seen through access
     private long byteSize;
     private boolean closed;
 
@@ -53,6 +63,44 @@ public final class GrowableBuffer implements AutoCloseable {
         this.budgetBytes = budgetBytes;
         this.arena = newArena();
         this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
+        openAccess();
+    }
+
+    /** A new access scope over the current memory; exports of what it shows pin the memory's arena. */
+    private void openAccess() {
+        Arena a = shared ? Arena.ofShared() : Arena.ofConfined();
+        visible = memory.reinterpret(a, null);
+        access = a;
+        BufferArena.aliasScope(a.scope(), arena.pins());
+    }
+
+    /**
+     * Ends every view of the current memory, waiting for accesses in flight,
+     * unless an export of it is live; while this runs no export can start, so
+     * afterwards only this buffer can reach the memory.
+     *
+     * @throws LiveExportsException naming the live exports (nothing changed)
+     * @throws IllegalStateException when a downcall is using the memory right now (nothing changed)
+     */
+    private void closeAccess(String what) {
+        try {
+            arena.closeAccessUnlessExported(access, names -> exportsRefusal(what, names));
+        } catch (IllegalStateException e) {
+            if (e instanceof LiveExportsException) {
+                throw e;
+            }
+            throw new IllegalStateException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: a native call"
+                    + " is using its memory right now (" + e.getMessage() + "); nothing changed; try again once it"
+                    + " has returned", e);
+        }
+        BufferArena.forgetScope(access.scope());
+    }
+
+    private LiveExportsException exportsRefusal(String what, List<String> exports) {
+        return new LiveExportsException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: it has "
+                + exports.size() + " live export" + (exports.size() == 1 ? "" : "s") + " that C may still use ("
+                + String.join("; ", exports) + "); release them first (Python refuses likewise with"
+                + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
     }
 
     /** An empty buffer for the calling thread only, with room for {@code initialCapacity} bytes. */
@@ -98,7 +146,7 @@ public final class GrowableBuffer implements AutoCloseable {
     public MemorySegment segment() {
         synchronized (lock) {
             checkOpen("segment");
-            return memory.asSlice(0, byteSize);
+            return visible.asSlice(0, byteSize);
         }
     }
 
@@ -126,7 +174,7 @@ public final class GrowableBuffer implements AutoCloseable {
             long start = byteSize;
             long end = Math.addExact(start, bytes.byteSize());
             resizeLocked(end, "append " + bytes.byteSize() + " bytes to");
-            MemorySegment.copy(bytes, 0, memory, start, bytes.byteSize());
+            MemorySegment.copy(bytes, 0, visible, start, bytes.byteSize());
         }
     }
 
@@ -149,15 +197,12 @@ public final class GrowableBuffer implements AutoCloseable {
     private void resizeLocked(long newSize, String what) {
         List<String> exports = arena.liveExports();
         if (!exports.isEmpty()) {
-            throw new LiveExportsException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: it has "
-                    + exports.size() + " live export" + (exports.size() == 1 ? "" : "s") + " that C may still use ("
-                    + String.join("; ", exports) + "); release them first (Python refuses likewise with"
-                    + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
+            throw exportsRefusal(what, exports);
         }
         long capacity = memory.byteSize();
         if (newSize <= capacity) {
             if (newSize > byteSize) {
-                memory.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
+                visible.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
             }
             byteSize = newSize;
             return;
@@ -174,15 +219,29 @@ public final class GrowableBuffer implements AutoCloseable {
         MemorySegment nextMemory;
         try {
             nextMemory = next.allocate(newCapacity, Geometry.ALLOCATION_ALIGNMENT);
-            MemorySegment.copy(memory, 0, nextMemory, 0, byteSize);
-            arena.close();   // stale views of the old memory now throw
         } catch (RuntimeException | Error e) {
             next.close();
+            throw e;
+        }
+        // Stop every access first: after this no thread can be writing the old memory, so the copy is complete.
+        try {
+            closeAccess(what);
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        try {
+            MemorySegment.copy(memory, 0, nextMemory, 0, byteSize);
+            arena.close();   // frees the old memory, which nothing else can reach any more
+        } catch (RuntimeException | Error e) {
+            next.close();
+            openAccess();    // the old memory is intact; views made before this call stay closed
             throw e;
         }
         arena = next;
         memory = nextMemory;
         byteSize = newSize;
+        openAccess();
     }
 
     /** Live exports of the buffer's current memory. */
@@ -203,6 +262,22 @@ public final class GrowableBuffer implements AutoCloseable {
             if (closed) {
                 return;
             }
+            List<String> exports = arena.liveExports();
+            if (!exports.isEmpty()) {
+                arena.close();   // throws LiveExportsException naming them; nothing is freed
+            }
+            try {
+                arena.closeAccessUnlessExported(access, names -> new LiveExportsException("cannot close GrowableBuffer"
+                        + " memory: it has " + names.size() + " live export" + (names.size() == 1 ? "" : "s") + " that C"
+                        + " may still use: " + String.join("; ", names) + ". Release each as said, then close again",
+                        names.size()));
+            } catch (LiveExportsException e) {
+                throw e;
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("cannot close GrowableBuffer of " + byteSize + " bytes: a native call is"
+                        + " using its memory right now (" + e.getMessage() + "); close it again once it has returned", e);
+            }
+            BufferArena.forgetScope(access.scope());
             arena.close();
             closed = true;
         }

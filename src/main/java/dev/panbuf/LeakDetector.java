@@ -75,6 +75,19 @@ final class LeakDetector {
         });
     }
 
+    /** Reports {@code handle}, created at {@code site}, if it becomes unreachable while {@code leaked} holds. */
+    static void track(Object handle, Throwable site, java.util.function.BooleanSupplier leaked,
+                      java.util.function.Supplier<String> what) {
+        if (site == null) {
+            return;
+        }
+        CLEANER.register(handle, () -> {
+            if (leaked.getAsBoolean()) {
+                report(what.get(), site);
+            }
+        });
+    }
+
     static void track(BufferArena arena, BufferArena.State state) {
         if (state.site == null) {
             return;

@@ -113,7 +113,10 @@ public final class NdArray extends NdArrayAccessors {
     /** Every field as given; the other constructors decide what to store. */
     private NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, int ndim, long d0, long d1,
             long s0, long s1, DType dtype, boolean readOnly, Object owner) {
-        super(segment, byteOffset, shape, strides, ndim, d0, d1, s0, s1, dtype, readOnly);
+        // A read-only view holds a read-only segment, so nothing reached through it
+        // (segment(), a rewrap with NdArray.of, a slice for a critical call) can write.
+        super(readOnly && !segment.isReadOnly() ? segment.asReadOnly() : segment, byteOffset, shape, strides, ndim,
+                d0, d1, s0, s1, dtype, readOnly);
         this.owner = owner;
     }
 
@@ -336,7 +339,12 @@ public final class NdArray extends NdArrayAccessors {
 
     // ------------------------------------------------------------------ properties
 
-    /** The memory this view reads: the whole segment, not just the reachable part. */
+    /**
+     * The memory this view reads: the whole segment, not just the reachable
+     * part. The segment of a {@linkplain #isReadOnly() read-only} view is itself
+     * read-only ({@link MemorySegment#isReadOnly()}), so no route through it can
+     * write the memory.
+     */
     public MemorySegment segment() {
         return segment;
     }

@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,6 +76,23 @@ class BadInputCatalogTest {
     private BufferArena arena;
     private MemorySegment memory;
     private NdArray m;
+
+    /** Row L28: the buffer a comparator upcall tries to grow while qsort (a downcall) holds its memory. */
+    private static volatile GrowableBuffer growing;
+    private static volatile Throwable growFailure;
+
+    static int growThenCompare(MemorySegment a, MemorySegment b) {
+        GrowableBuffer g = growing;
+        if (g != null && growFailure == null) {
+            try {
+                g.append(new byte[64]);   // must move: refused while the downcall holds the memory
+                growFailure = new AssertionError("the buffer moved under a downcall");
+            } catch (Throwable t) {
+                growFailure = t;
+            }
+        }
+        return Long.compare(a.get(ValueLayout.JAVA_LONG, 0), b.get(ValueLayout.JAVA_LONG, 0));
+    }
 
     @BeforeEach
     void setUp() {
@@ -350,6 +369,99 @@ class BadInputCatalogTest {
                 return thrown(() -> NdArray.allocate(plain, DType.FLOAT32, 2).export());
             }
         });
+        p.put("L20", () -> {
+            try (BufferArena other = BufferArena.ofConfined(); Export e = m.export()) {
+                return thrown(() -> NdArray.fromPbBuffer(e.pointer(), other));
+            }
+        });
+        p.put("L21", () -> {
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            BufferArena a3 = BufferArena.ofConfined();
+            MemorySegment handed = m.export().handOff();
+            NdArray.fromPbBuffer(handed, a2);
+            try {
+                return thrown(() -> NdArray.fromPbBuffer(handed, a3));
+            } finally {
+                a3.close();
+                a2.close();   // releases the export
+            }
+        });
+        p.put("L22", () -> {
+            try (BufferArena other = BufferArena.ofConfined(); var tensor = DLPack.export(m)) {
+                return thrown(() -> DLPack.importVersioned(tensor.pointer(), other));
+            }
+        });
+        p.put("L23", () -> {
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            BufferArena a3 = BufferArena.ofConfined();
+            MemorySegment handed = DLPack.export(m).handOff();
+            DLPack.importVersioned(handed, a2);
+            try {
+                return thrown(() -> DLPack.importVersioned(handed, a3));
+            } finally {
+                a3.close();
+                a2.close();   // deletes the tensor
+            }
+        });
+        p.put("L24", () -> {
+            BufferArena a1 = BufferArena.builder().name("arena1").build();
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            NdArray.fromPbBuffer(NdArray.allocate(a1, DType.UINT8, 3).export().handOff(), a2);
+            try {
+                return thrown(a1::close);
+            } finally {
+                a2.close();
+                a1.close();
+            }
+        });
+        p.put("L25", () -> {
+            BufferArena self = BufferArena.builder().name("self").build();
+            NdArray.fromPbBuffer(NdArray.allocate(self, DType.UINT8, 3).export().handOff(), self);
+            DLPack.importVersioned(DLPack.export(NdArray.allocate(self, DType.UINT8, 3)).handOff(), self);
+            Throwable t = thrown(self::close);
+            assertTrue(self.isClosed(), "an arena that imported its own exports closes");
+            return t;
+        });
+        p.put("L26", () -> {
+            BufferArena self = BufferArena.builder().name("self").build();
+            NdArray same = NdArray.fromPbBuffer(NdArray.allocate(self, DType.UINT8, 3).export().handOff(), self);
+            Export again = same.export();
+            try {
+                return thrown(self::close);
+            } finally {
+                again.close();
+                self.close();
+            }
+        });
+        p.put("L27", () -> {
+            try (GrowableBuffer buf = GrowableBuffer.ofConfined(8)) {
+                buf.resize(8);
+                NdArray before = buf.view(DType.INT64);
+                buf.append(new byte[8]);   // moves
+                return thrown(() -> before.setLong(1, 0));
+            }
+        });
+        p.put("L28", () -> {
+            try (GrowableBuffer buf = GrowableBuffer.ofConfined(24); Arena stubs = Arena.ofConfined()) {
+                buf.resize(24);
+                growing = buf;
+                growFailure = null;
+                MemorySegment cmp = NativeTestSupport.comparator(MethodHandles.lookup().findStatic(BadInputCatalogTest.class,
+                        "growThenCompare", MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class)),
+                        ValueLayout.JAVA_LONG, stubs);
+                NativeTestSupport.qsort(buf.segment(), 3, 8, cmp);
+                assertEquals(24, buf.byteSize(), "nothing changed");
+                return growFailure;
+            } finally {
+                growing = null;
+            }
+        });
+        p.put("L29", () -> {
+            Export e = m.export();
+            MemorySegment pointer = e.pointer();
+            e.close();
+            return thrown(() -> pointer.get(ValueLayout.JAVA_LONG, 0));
+        });
         // ---- threads
         p.put("T1", () -> onAnotherThread(() -> m.getInt(0, 0)));
         p.put("T2", () -> onAnotherThread(arena::close));
@@ -378,6 +490,15 @@ class BadInputCatalogTest {
             }
         });
         p.put("R7", () -> thrown(() -> DLPack.exportLegacy(m.asReadOnly())));
+        p.put("R8", () -> thrown(() -> m.broadcastTo(3, 4, 16).segment().set(ValueLayout.JAVA_INT, 0, 1)));
+        p.put("R9", () -> thrown(() -> NdArray.of(m.asReadOnly().segment(), DType.INT32).setInt(1, 0)));
+        p.put("R10", () -> {
+            try (BufferArena other = BufferArena.ofConfined()) {
+                NdArray in = DLPack.importVersioned(DLPack.export(m.asReadOnly()).handOff(), other);
+                return thrown(() -> in.segment().set(ValueLayout.JAVA_INT, 0, 1));
+            }
+        });
+        p.put("R11", () -> thrown(() -> CriticalCall.dataOf(NdArray.wrap(new int[4]).asReadOnly())));
         // ---- resources
         p.put("X1", () -> thrown(() -> NdArray.allocate(arena, DType.INT8, Long.MAX_VALUE)));
         // 256 TiB: more than the 47-bit address space, so it fails even where the kernel overcommits memory

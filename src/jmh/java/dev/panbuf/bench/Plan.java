@@ -32,7 +32,7 @@ final class Plan {
             Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class,
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
-            ElementIndexBenchmark.class);
+            GrowableViewBenchmark.class, ElementIndexBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
     record Case(Class<?> type, String method, Map<String, String> params) {
@@ -98,6 +98,7 @@ final class Plan {
         add(out, HeapToCBenchmark.class, "size=64MiB", "copyInCopyOut");
         add(out, DowncallBenchmark.class, "", "jniNoop", "ffmNoop", "jniExportedBuffer", "ffmExportedBuffer");
         add(out, ViewCreateBenchmark.class, "", "slice", "transpose", "reshape", "frombuffer");
+        add(out, GrowableViewBenchmark.class, "size=1MiB", "plainViewSum", "growableViewSum", "growableView");
         return out;
     }
 

@@ -4,6 +4,7 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
 import dev.panbuf.shim.DLPackShim;
+import dev.panbuf.shim.Lifetimes;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -43,7 +44,14 @@ import java.util.function.Consumer;
  * <p><b>A refused import still consumes the tensor:</b> its deleter is called
  * before the exception is thrown (as DLPack asks of a consumer that cannot
  * use a tensor), so a tensor passed to an import is never leaked and never
- * the caller's again.
+ * the caller's again. Two refusals leave the tensor alone, because its
+ * deleter belongs to someone else: a tensor that an earlier import still
+ * holds (a pointer is imported at most once), and a tensor that this JVM
+ * exported and still owns ({@link DLPackExport#handOff()} it first).
+ *
+ * <p>A view imported into a {@link dev.panbuf.BufferArena} is released by
+ * that arena's {@code close()} before it counts its exports, so importing a
+ * tensor of an arena's own memory into that arena never keeps it open.
  *
  * {@snippet :
  * try (BufferArena a = BufferArena.ofConfined(); Arena b = Arena.ofConfined()) {
@@ -114,7 +122,7 @@ public final class DLPack {
                     + DLPackShim.strerror((int) rc[0]) + " (" + rc[0] + ")");
         }
         e.handOff();   // the tensor's deleter releases it
-        return new DLPackExport(e, tensor, !legacy);
+        return DLPackExport.of(e, tensor, !legacy);
     }
 
     private static void checkExportable(NdArray view, boolean legacy) {
@@ -175,6 +183,10 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
+        if (own != null) {
+            return importOwn(own, true, arena);
+        }
         DLPackShim.Versioned head = DLPackShim.readVersioned(address);
         Runnable delete = () -> deleterContext.accept(() -> DLPackShim.delete(address));
         if (head.major() != MAJOR_VERSION) {
@@ -215,6 +227,10 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
+        if (own != null) {
+            return importOwn(own, false, arena);
+        }
         return wrap(address, DLPackShim.readLegacyTensor(address), false, arena,
                 () -> deleterContext.accept(() -> DLPackShim.deleteLegacy(address)));
     }
@@ -236,6 +252,42 @@ public final class DLPack {
         return tensor.address();
     }
 
+    /**
+     * Imports a tensor this JVM exported: refused (and left as it is) while
+     * Java owns it or another import holds it; otherwise the import takes its
+     * deleter, and its view is the exported view's geometry over the same memory.
+     */
+    private static NdArray importOwn(DLPackExport.Tensor own, boolean versioned, Arena arena) {
+        if (own.versioned != versioned) {
+            throw new IllegalArgumentException(own.describe() + " is a" + (own.versioned ? " versioned" : " legacy")
+                    + " tensor; import it with DLPack." + (own.versioned ? "importVersioned" : "importLegacy")
+                    + "; nothing was imported");
+        }
+        if (!arena.scope().isAlive()) {
+            throw new IllegalStateException("Already closed: cannot import " + own.describe() + " into a closed arena");
+        }
+        own.claimForImport(arena);
+        boolean done = false;
+        try {
+            NdArray view = own.export.view();
+            MemorySegment whole = view.segment();
+            MemorySegment memory = Lifetimes.get().holdImport(arena, own.describe(), own.address, whole.address(),
+                    whole.byteSize(), () -> {
+                        LIVE_IMPORTS.decrementAndGet();
+                        own.deleteFromImport();
+                    });
+            LIVE_IMPORTS.incrementAndGet();
+            NdArray v = NdArray.asStrided(memory, view.dtype(), view.byteOffset(), view.shape(), view.byteStrides(),
+                    NdArray.Overlap.ALLOW_WRITES);
+            done = true;
+            return view.isReadOnly() ? v.asReadOnly() : v;
+        } finally {
+            if (!done) {
+                own.unclaimImport();
+            }
+        }
+    }
+
     private static NdArray wrap(long address, DLPackShim.Tensor t, boolean readOnly, Arena arena, Runnable delete) {
         Layout layout;
         try {
@@ -255,19 +307,24 @@ public final class DLPack {
             }
             throw new IllegalArgumentException(prefix + e.getMessage() + " (its deleter was called)", e);
         }
-        LIVE_IMPORTS.incrementAndGet();
         Runnable release = () -> {
             LIVE_IMPORTS.decrementAndGet();
             delete.run();
         };
         MemorySegment memory;
         try {
-            memory = DLPackShim.memory(layout.base, layout.byteSize, arena, release);
+            memory = Lifetimes.get().holdImport(arena, "the DLPack tensor at 0x" + Long.toHexString(address), address,
+                    layout.base, layout.byteSize, release);
+        } catch (IllegalArgumentException e) {
+            // Already held by another import: that import owns the deleter, so it must not run here.
+            throw e;
         } catch (RuntimeException | Error e) {
-            release.run();   // the arena closed meanwhile: hand the tensor back now
+            delete.run();   // the arena closed meanwhile: hand the tensor back now
             throw e;
         }
+        LIVE_IMPORTS.incrementAndGet();
         NdArray v = NdArray.asStrided(memory, layout.dtype, layout.byteOffset, t.shape(), layout.byteStrides);
+        // Read-only tensors give read-only memory: not even segment() of the view can write it.
         return readOnly ? v.asReadOnly() : v;
     }
 
