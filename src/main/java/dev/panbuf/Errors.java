@@ -41,6 +41,21 @@ final class Errors {
                 + dtype.str() + " (" + dtype.name() + "); " + fix);
     }
 
+    /**
+     * {@code closed} (FFM's "Already closed"), or, for a view of a
+     * {@link GrowableBuffer}'s memory that moved or was freed, an exception
+     * saying so and what to do.
+     */
+    static IllegalStateException stale(Object owner, IllegalStateException closed) {
+        if (owner instanceof GrowableBuffer.Generation g) {
+            String why = g.gone();
+            if (why != null && !closed.getMessage().startsWith("Already closed: this view's GrowableBuffer")) {
+                return new IllegalStateException("Already closed: this view's GrowableBuffer " + why, closed);
+            }
+        }
+        return closed;
+    }
+
     static IllegalArgumentException readOnly(String what) {
         return new IllegalArgumentException(what + ": this array is read-only; copy() it, or write through a writable view of the same memory");
     }

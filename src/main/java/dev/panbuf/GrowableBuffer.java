@@ -43,6 +43,7 @@ public final class GrowableBuffer implements AutoCloseable {
     private BufferArena arena;      // owns the memory: exports pin it
     private MemorySegment memory;   // the whole capacity, in the arena's own scope: only moves read it
     private Arena access;           // this generation's access scope: every view and segment() goes through it
+    private Generation generation;  // owner of this generation's views: says why they stopped working
     private MemorySegment visible;  // memory as seen through access
     private long byteSize;
     private boolean closed;
@@ -66,11 +67,25 @@ public final class GrowableBuffer implements AutoCloseable {
         openAccess();
     }
 
+    /**
+     * One generation of the buffer's memory: the owner of the views made of
+     * it, which tells them, once they no longer work, why and what to do.
+     */
+    static final class Generation {
+        private volatile String gone;
+
+        /** Why this generation's views no longer work, or null while they do. */
+        String gone() {
+            return gone;
+        }
+    }
+
     /** A new access scope over the current memory; exports of what it shows pin the memory's arena. */
     private void openAccess() {
         Arena a = shared ? Arena.ofShared() : Arena.ofConfined();
         visible = memory.reinterpret(a, null);
         access = a;
+        generation = new Generation();
         BufferArena.aliasScope(a.scope(), arena.pins());
     }
 
@@ -94,6 +109,8 @@ public final class GrowableBuffer implements AutoCloseable {
                     + " has returned", e);
         }
         BufferArena.forgetScope(access.scope());
+        generation.gone = "stopped its views to " + what + " it (" + byteSize + " bytes, capacity " + memory.byteSize()
+                + "); take a fresh view with GrowableBuffer.view(...)";
     }
 
     private LiveExportsException exportsRefusal(String what, List<String> exports) {
@@ -169,7 +186,10 @@ public final class GrowableBuffer implements AutoCloseable {
      * @throws IllegalArgumentException when the size is not a multiple
      */
     public NdArray view(DType dtype) {
-        return NdArray.of(segment(), dtype);
+        synchronized (lock) {
+            checkOpen("view");
+            return NdArray.ofOwned(visible.asSlice(0, byteSize), dtype, generation);
+        }
     }
 
     /**
@@ -180,7 +200,9 @@ public final class GrowableBuffer implements AutoCloseable {
      * @throws IllegalArgumentException when the buffer is too short
      */
     public NdArray view(DType dtype, long... shape) {
-        return NdArray.of(segment(), dtype, shape);
+        synchronized (lock) {
+            return NdArray.of(segment(), dtype, shape).ownedBy(generation);
+        }
     }
 
     /**
@@ -272,6 +294,8 @@ public final class GrowableBuffer implements AutoCloseable {
             openAccess();    // the old memory is intact; views made before this call stay closed
             throw e;
         }
+        generation.gone = "moved its memory when it grew from " + byteSize + " to " + newSize + " bytes (capacity "
+                + memory.byteSize() + " to " + newCapacity + "); take a fresh view with GrowableBuffer.view(...)";
         arena = next;
         memory = nextMemory;
         byteSize = newSize;
@@ -312,6 +336,7 @@ public final class GrowableBuffer implements AutoCloseable {
                         + " using its memory right now (" + e.getMessage() + "); close it again once it has returned", e);
             }
             BufferArena.forgetScope(access.scope());
+            generation.gone = "was closed";
             arena.close();
             closed = true;
         }

@@ -120,6 +120,16 @@ public final class NdArray extends NdArrayAccessors {
         this.owner = owner;
     }
 
+    @Override
+    IllegalStateException stale(IllegalStateException closed) {
+        return Errors.stale(owner, closed);
+    }
+
+    /** This view, keeping {@code owner} reachable and naming it when the memory is gone. */
+    NdArray ownedBy(Object owner) {
+        return new NdArray(segment, byteOffset, shapeRef(), stridesRef(), dtype, readOnly, owner);
+    }
+
     // ------------------------------------------------------------------ factories
 
     /**
@@ -164,6 +174,11 @@ public final class NdArray extends NdArrayAccessors {
      * @throws IllegalArgumentException when the segment's size is not a multiple of the dtype's size
      */
     public static NdArray of(MemorySegment segment, DType dtype) {
+        return ofOwned(segment, dtype, null);
+    }
+
+    /** {@link #of(MemorySegment, DType)}, the view keeping {@code owner} reachable (and naming it when the memory is gone). */
+    static NdArray ofOwned(MemorySegment segment, DType dtype, Object owner) {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(dtype, "dtype");
         long itemSize = dtype.byteSize();
@@ -172,7 +187,7 @@ public final class NdArray extends NdArrayAccessors {
                     + dtype.str() + " elements (" + itemSize + " bytes each); slice it to a multiple first");
         }
         // The whole segment, packed: the checks of of(segment, dtype, shape) hold by construction.
-        return new NdArray(segment, 0, 1, segment.byteSize() / itemSize, 0, itemSize, 0, dtype, false, null);
+        return new NdArray(segment, 0, 1, segment.byteSize() / itemSize, 0, itemSize, 0, dtype, false, owner);
     }
 
     /**
