@@ -77,17 +77,19 @@ public final class BufferArena implements Arena {
         LeakDetector.track(this, state);
     }
 
-    /** A confined arena: one thread allocates, accesses, exports and closes. */
+    /** {@return a confined arena: one thread allocates, accesses, exports and closes} */
     public static BufferArena ofConfined() {
         return builder().build();
     }
 
-    /** A shared arena: any thread may access and close it. */
+    /** {@return a shared arena: any thread may access and close it} */
     public static BufferArena ofShared() {
         return builder().shared().build();
     }
 
-    /** Options: shared or confined, a byte budget, a name for messages. */
+    /**
+     * {@return a builder of arenas with options: shared or confined, a byte budget, a name for messages}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -100,13 +102,21 @@ public final class BufferArena implements Arena {
 
         private Builder() {}
 
-        /** Any thread may use and close the arena. */
+        /**
+         * Any thread may use and close the arena.
+         *
+         * @return this builder
+         */
         public Builder shared() {
             this.shared = true;
             return this;
         }
 
-        /** Only the building thread may use and close the arena (the default). */
+        /**
+         * Only the building thread may use and close the arena (the default).
+         *
+         * @return this builder
+         */
         public Builder confined() {
             this.shared = false;
             return this;
@@ -115,6 +125,9 @@ public final class BufferArena implements Arena {
         /**
          * Most bytes the arena may hold at once; an allocation past it throws
          * {@link BudgetExceededException} and allocates nothing.
+         *
+         * @param bytes the budget in bytes (0 or more)
+         * @return this builder
          */
         public Builder budgetBytes(long bytes) {
             if (bytes < 0) {
@@ -124,12 +137,20 @@ public final class BufferArena implements Arena {
             return this;
         }
 
-        /** A name used in this arena's error messages and leak reports. */
+        /**
+         * A name used in this arena's error messages and leak reports.
+         *
+         * @param name the name
+         * @return this builder
+         */
         public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");
             return this;
         }
 
+        /**
+         * {@return a new arena with these options}
+         */
         public BufferArena build() {
             String n = name != null ? name : (shared ? "shared" : "confined") + " BufferArena";
             return new BufferArena(!shared, budgetBytes, n);
@@ -204,24 +225,28 @@ public final class BufferArena implements Arena {
         return inner.scope();
     }
 
-    /** Bytes allocated so far. */
+    /** {@return bytes allocated so far} */
     public long allocatedBytes() {
         synchronized (state.lock) {
             return state.allocatedBytes;
         }
     }
 
-    /** True for {@link #ofShared()} arenas. */
+    /** {@return true for {@link #ofShared()} arenas} */
     public boolean isShared() {
         return !confined;
     }
 
-    /** Exports of this arena's memory that neither Java nor C has released yet. */
+    /**
+     * {@return how many exports of this arena's memory neither Java nor C has released yet}
+     */
     public int liveExportCount() {
         return liveExports().size();
     }
 
-    /** Descriptions of the live exports (with creation sites when leak tracking recorded them). */
+    /**
+     * {@return descriptions of the live exports (with creation sites when leak tracking recorded them)}
+     */
     public List<String> liveExports() {
         synchronized (state.lock) {
             retireReleased();
@@ -393,7 +418,7 @@ public final class BufferArena implements Arena {
         }
     }
 
-    /** True once closed. */
+    /** {@return true once closed} */
     public boolean isClosed() {
         synchronized (state.lock) {
             return state.closed;

@@ -77,7 +77,7 @@ public final class Export implements AutoCloseable {
         Copier.checkReadable(view);
         retireReleasedWhenMany();
         Pinner pinner = Pinner.of(segment);
-        Shim.ensureLoaded();
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         long id = IDS.incrementAndGet();
         Record record = new Record(id, view, readOnly, LeakDetector.creationSite());
         if (pinner != null) {
@@ -124,7 +124,7 @@ public final class Export implements AutoCloseable {
     }
 
     /**
-     * The {@code pb_buffer *} to pass to C while Java owns the export. It is a
+     * {@return the {@code pb_buffer *} to pass to C while Java owns the export} It is a
      * zero-length segment (an address, as FFM gives for C pointers): Java code
      * cannot read the struct through it, so a pointer kept past the release
      * never reads freed memory from Java.
@@ -136,22 +136,22 @@ public final class Export implements AutoCloseable {
         return MemorySegment.ofAddress(record.struct.address());
     }
 
-    /** The {@code pb_buffer *} as a number. */
+    /** {@return the {@code pb_buffer *} as a number} */
     public long address() {
         return pointer().address();
     }
 
-    /** The view that was exported. */
+    /** {@return the view that was exported} */
     public NdArray view() {
         return record.view;
     }
 
-    /** True when {@code readonly = 1} in the struct. */
+    /** {@return true when {@code readonly = 1} in the struct} */
     public boolean isReadOnly() {
         return record.readOnly();
     }
 
-    /** True once released, from Java or from C. */
+    /** {@return true once released, from Java or from C} */
     public boolean isReleased() {
         return record.released();
     }

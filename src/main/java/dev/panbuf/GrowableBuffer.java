@@ -43,6 +43,7 @@ public final class GrowableBuffer implements AutoCloseable {
     private BufferArena arena;      // owns the memory: exports pin it
     private MemorySegment memory;   // the whole capacity, in the arena's own scope: only moves read it
     private Arena access;           // this generation's access scope: every view and segment() goes through it
+    private Generation generation;  // owner of this generation's views: says why they stopped working
     private MemorySegment visible;  // memory as seen through access
     private long byteSize;
     private boolean closed;
@@ -66,11 +67,25 @@ public final class GrowableBuffer implements AutoCloseable {
         openAccess();
     }
 
+    /**
+     * One generation of the buffer's memory: the owner of the views made of
+     * it, which tells them, once they no longer work, why and what to do.
+     */
+    static final class Generation {
+        private volatile String gone;
+
+        /** Why this generation's views no longer work, or null while they do. */
+        String gone() {
+            return gone;
+        }
+    }
+
     /** A new access scope over the current memory; exports of what it shows pin the memory's arena. */
     private void openAccess() {
         Arena a = shared ? Arena.ofShared() : Arena.ofConfined();
         visible = memory.reinterpret(a, null);
         access = a;
+        generation = new Generation();
         BufferArena.aliasScope(a.scope(), arena.pins());
     }
 
@@ -94,6 +109,8 @@ public final class GrowableBuffer implements AutoCloseable {
                     + " has returned", e);
         }
         BufferArena.forgetScope(access.scope());
+        generation.gone = "stopped its views to " + what + " it (" + byteSize + " bytes, capacity " + memory.byteSize()
+                + "); take a fresh view with GrowableBuffer.view(...)";
     }
 
     private LiveExportsException exportsRefusal(String what, List<String> exports) {
@@ -103,19 +120,31 @@ public final class GrowableBuffer implements AutoCloseable {
                 + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
     }
 
-    /** An empty buffer for the calling thread only, with room for {@code initialCapacity} bytes. */
+    /**
+     * {@return an empty buffer for the calling thread only, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofConfined(long initialCapacity) {
         return new GrowableBuffer(false, initialCapacity, Long.MAX_VALUE);
     }
 
-    /** An empty buffer any thread may use, with room for {@code initialCapacity} bytes. */
+    /**
+     * {@return an empty buffer any thread may use, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofShared(long initialCapacity) {
         return new GrowableBuffer(true, initialCapacity, Long.MAX_VALUE);
     }
 
     /**
-     * An empty buffer that never holds more than {@code budgetBytes} bytes of
-     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing.
+     * {@return an empty buffer that never holds more than {@code budgetBytes} bytes of
+     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing}
+     *
+     * @param shared whether any thread may use it (else only the calling thread)
+     * @param initialCapacity bytes to reserve (at most {@code budgetBytes})
+     * @param budgetBytes the most bytes of capacity the buffer may ever have
      */
     public static GrowableBuffer withBudget(boolean shared, long initialCapacity, long budgetBytes) {
         return new GrowableBuffer(shared, initialCapacity, budgetBytes);
@@ -126,7 +155,7 @@ public final class GrowableBuffer implements AutoCloseable {
         return (shared ? b.shared() : b.confined()).build();
     }
 
-    /** Bytes in the buffer. */
+    /** {@return bytes in the buffer} */
     public long byteSize() {
         synchronized (lock) {
             checkOpen("byteSize");
@@ -134,7 +163,7 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** Bytes the buffer can hold before it must relocate. */
+    /** {@return bytes the buffer can hold before it must relocate} */
     public long capacity() {
         synchronized (lock) {
             checkOpen("capacity");
@@ -142,7 +171,7 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** The current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates. */
+    /** {@return the current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates} */
     public MemorySegment segment() {
         synchronized (lock) {
             checkOpen("segment");
@@ -150,23 +179,49 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** A 1-d view of all the bytes as {@code dtype} elements. @throws IllegalArgumentException when the size is not a multiple */
+    /**
+     * {@return a 1-d view of all the bytes as {@code dtype} elements}
+     *
+     * @param dtype the element type
+     * @throws IllegalArgumentException when the size is not a multiple
+     */
     public NdArray view(DType dtype) {
-        return NdArray.of(segment(), dtype);
+        synchronized (lock) {
+            checkOpen("view");
+            return NdArray.ofOwned(visible.asSlice(0, byteSize), dtype, generation);
+        }
     }
 
-    /** A C-order view of the first bytes with {@code shape}. @throws IllegalArgumentException when the buffer is too short */
+    /**
+     * {@return a C-order view of the first bytes with {@code shape}}
+     *
+     * @param dtype the element type
+     * @param shape the size of each dimension
+     * @throws IllegalArgumentException when the buffer is too short
+     */
     public NdArray view(DType dtype, long... shape) {
-        return NdArray.of(segment(), dtype, shape);
+        synchronized (lock) {
+            return NdArray.of(segment(), dtype, shape).ownedBy(generation);
+        }
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(byte[] bytes) {
         Objects.requireNonNull(bytes, "bytes");
         append(MemorySegment.ofArray(bytes));
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(MemorySegment bytes) {
         Objects.requireNonNull(bytes, "bytes");
         synchronized (lock) {
@@ -181,6 +236,7 @@ public final class GrowableBuffer implements AutoCloseable {
     /**
      * Sets the size; new bytes are zero. Relocates when the capacity is too small.
      *
+     * @param newByteSize the size in bytes
      * @throws LiveExportsException while exports are live (nothing changes)
      * @throws BudgetExceededException when the capacity needed exceeds the budget (nothing changes)
      */
@@ -238,13 +294,15 @@ public final class GrowableBuffer implements AutoCloseable {
             openAccess();    // the old memory is intact; views made before this call stay closed
             throw e;
         }
+        generation.gone = "moved its memory when it grew from " + byteSize + " to " + newSize + " bytes (capacity "
+                + memory.byteSize() + " to " + newCapacity + "); take a fresh view with GrowableBuffer.view(...)";
         arena = next;
         memory = nextMemory;
         byteSize = newSize;
         openAccess();
     }
 
-    /** Live exports of the buffer's current memory. */
+    /** {@return live exports of the buffer's current memory} */
     public int liveExportCount() {
         synchronized (lock) {
             return closed ? 0 : arena.liveExportCount();
@@ -278,6 +336,7 @@ public final class GrowableBuffer implements AutoCloseable {
                         + " using its memory right now (" + e.getMessage() + "); close it again once it has returned", e);
             }
             BufferArena.forgetScope(access.scope());
+            generation.gone = "was closed";
             arena.close();
             closed = true;
         }

@@ -214,6 +214,7 @@ final class Import {
         if (!arena.scope().isAlive()) {
             throw new IllegalStateException("Already closed: cannot import a pb_buffer into a closed arena");
         }
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         long address = pointer.address();
         // One of panbuf's own exports: Java knows who owns it, without reading the struct.
         Export.Record own = Export.live(address);

@@ -172,7 +172,7 @@ class BadInputCatalogTest {
         // ---- indices and element access
         p.put("I1", () -> thrown(() -> m.getInt(4, 0)));
         p.put("I2", () -> thrown(() -> m.getInt(Long.MAX_VALUE, 0)));
-        p.put("I3", () -> thrown(() -> m.getInt(-1, 0)));
+        p.put("I3", () -> thrown(() -> m.getInt(-5, 0)));
         p.put("I4", () -> thrown(() -> m.get(Index.at(-5))));
         p.put("I5", () -> thrown(() -> m.getInt(1)));
         p.put("I6", () -> thrown(() -> m.get(Index.at(0), Index.at(0), Index.at(0))));
@@ -184,6 +184,8 @@ class BadInputCatalogTest {
         p.put("I12", () -> thrown(() -> NdArray.of(memory, DType.record(List.of(new DType.Field("x", DType.INT32, 0)), 8), 4)
                 .toArray()));
         p.put("I13", () -> thrown(() -> m.fillBytes(new byte[3])));
+        p.put("I14", () -> thrown(() -> NdArray.of(memory, DType.parse("<f4"), 4).forEachDouble(Order.C, x -> { })));
+        p.put("I15", () -> thrown(() -> NdArray.copyOf(new boolean[5], 2, 3)));
         // ---- view operations
         p.put("V1", () -> thrown(() -> m.reshape(7, 9)));
         p.put("V2", () -> thrown(() -> m.reshape(-1, -1)));
@@ -534,6 +536,28 @@ class BadInputCatalogTest {
             try (BufferArena a = BufferArena.ofConfined()) {
                 DType nul = DType.record(List.of(new DType.Field("a\0b", DType.INT32, 0)), 4);
                 return thrown(() -> NdArray.allocate(a, nul, 2).export());
+            }
+        });
+        // ---- native code and C consumers
+        p.put("N1", () -> thrown(() -> NativeShim.libraryLookup(Path.of("/nonexistent/libconsumer.so"), arena)));
+        p.put("N2", () -> {
+            Path dir = Files.createTempDirectory("panbuf-catalogue-");
+            try {
+                Path source = Files.writeString(dir.resolve("missing.c"),
+                        "int pb_not_a_function(int);\nint missing_call(int x) { return pb_not_a_function(x); }\n");
+                Path library = dir.resolve("libmissing.so");
+                Process cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", library.toString(), source.toString())
+                        .redirectErrorStream(true).start();
+                cc.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                assertEquals(0, cc.waitFor(), "cc could not build the probe library");
+                return thrown(() -> NativeShim.libraryLookup(library, arena));
+            } finally {
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(dir);
             }
         });
         // ---- .npy files

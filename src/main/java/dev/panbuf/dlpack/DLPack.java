@@ -4,6 +4,7 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
 import dev.panbuf.shim.DLPackShim;
+import dev.panbuf.shim.NativeLibrary;
 import dev.panbuf.shim.Lifetimes;
 
 import java.lang.foreign.Arena;
@@ -70,14 +71,21 @@ public final class DLPack {
 
     private static final AtomicLong LIVE_IMPORTS = new AtomicLong();
 
-    static {
+    private DLPack() {}
+
+    /**
+     * The gate of every native call here: loads the shim (a denied native access
+     * throws, naming the flag to add) before {@link DLPackShim} initializes, and
+     * checks that its DLPack version is the one this class was written for.
+     */
+    private static void requireShim() {
+        NativeLibrary.loadShim();
         if (DLPackShim.MAJOR_VERSION != MAJOR_VERSION || DLPackShim.MINOR_VERSION != MINOR_VERSION) {
-            throw new ExceptionInInitializerError("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
-                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION);
+            throw new IllegalStateException("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
+                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION
+                    + "; rebuild panbuf so that its jar and its libpanbuf come from one build");
         }
     }
-
-    private DLPack() {}
 
     // ------------------------------------------------------------------ export
 
@@ -106,6 +114,7 @@ public final class DLPack {
 
     private static DLPackExport export(NdArray view, boolean legacy) {
         Objects.requireNonNull(view, "view");
+        requireShim();
         checkExportable(view, legacy);
         Export e = view.export();
         long[] rc = new long[1];
@@ -184,6 +193,7 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        requireShim();
         DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
         if (own != null) {
             return importOwn(own, true, arena);
@@ -246,6 +256,7 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        requireShim();
         DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
         if (own != null) {
             return importOwn(own, readOnly, arena);

@@ -51,8 +51,8 @@ public final class DLPackExport implements AutoCloseable {
     }
 
     /**
-     * The tensor's address while Java owns it, to lend to a consumer for the
-     * length of a call. A zero-length segment: Java code cannot read the
+     * {@return the tensor's address while Java owns it, to lend to a consumer for the
+     * length of a call} A zero-length segment: Java code cannot read the
      * struct through it, so a pointer kept past the deletion never reads freed
      * memory from Java.
      *
@@ -65,12 +65,12 @@ public final class DLPackExport implements AutoCloseable {
         return MemorySegment.ofAddress(tensor.address);
     }
 
-    /** True for a {@code DLManagedTensorVersioned}, false for a legacy {@code DLManagedTensor}. */
+    /** {@return true for a {@code DLManagedTensorVersioned}, false for a legacy {@code DLManagedTensor}} */
     public boolean isVersioned() {
         return tensor.versioned;
     }
 
-    /** The exported view. */
+    /** {@return the exported view} */
     public NdArray view() {
         return tensor.export.view();
     }
@@ -89,7 +89,7 @@ public final class DLPackExport implements AutoCloseable {
         return p;
     }
 
-    /** True once the deleter has run (from Java or from the consumer); the memory is then unpinned. */
+    /** {@return true once the deleter has run (from Java or from the consumer); the memory is then unpinned} */
     public boolean isDeleted() {
         return tensor.isDeleted();
     }

@@ -89,6 +89,8 @@ public final class Npy {
      * Reads and checks the header of a {@code .npy} file, including that the
      * file holds all the data the header declares.
      *
+     * @param file the {@code .npy} file
+     * @return the header
      * @throws NpyFormatException when the file is malformed (the message names the byte)
      * @throws IOException when the file cannot be read
      */
@@ -144,6 +146,9 @@ public final class Npy {
      * included), shape and order: C-contiguous, or F-contiguous for a
      * Fortran-order file.
      *
+     * @param file the {@code .npy} file
+     * @param arena the arena that owns the new memory
+     * @return the array
      * @throws NpyFormatException when the file is malformed; nothing is allocated then
      * @throws IOException when the file cannot be read
      */
@@ -174,6 +179,9 @@ public final class Npy {
      * streams, the data's memory is allocated once the header is read (use a
      * {@link dev.panbuf.BufferArena} with a budget to bound it).
      *
+     * @param in the stream, positioned at an array's magic string
+     * @param arena the arena that owns the new memory
+     * @return the array
      * @throws NpyFormatException when the stream is malformed or ends early
      * @throws IOException when the stream cannot be read
      */
@@ -228,6 +236,10 @@ public final class Npy {
      * The mapping covers exactly the data the header declares, checked
      * against the file's size first.
      *
+     * @param file the {@code .npy} file
+     * @param arena the arena whose closing unmaps the file
+     * @param mode read-only, read-write (writes reach the file) or copy-on-write
+     * @return the view of the file's data
      * @throws NpyFormatException when the file is malformed; nothing is mapped then
      * @throws IOException when the file cannot be opened or mapped
      */
@@ -263,6 +275,12 @@ public final class Npy {
      * {@code arena}, as {@code np.lib.format.open_memmap(file, mode='w+')}:
      * the data starts zeroed, and what is written through the view is in the file.
      *
+     * @param file the {@code .npy} file
+     * @param dtype the element type
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param arena the arena that owns the new memory
+     * @param shape the size of each dimension
+     * @return the view of the new file's data, zero-filled
      * @throws IllegalArgumentException when the shape is invalid or its byte size overflows
      * @throws IOException when the file cannot be written or mapped
      */
@@ -305,6 +323,8 @@ public final class Npy {
      * F-contiguous but not C-contiguous (as NumPy chooses). The dtype keeps
      * its byte order. Replaces an existing file.
      *
+     * @param file the {@code .npy} file
+     * @param array the array to write
      * @throws IllegalStateException when the view's memory is closed
      * @throws IOException when the file cannot be written
      */
@@ -320,6 +340,11 @@ public final class Npy {
     /**
      * Writes {@code array} in {@code .npy} format to a stream, as
      * {@link #write(Path, NdArray)} does; the stream is not closed.
+     *
+     * @param out the stream
+     * @param array the array to write
+     * @throws IllegalStateException when the view's memory is closed
+     * @throws IOException when the stream cannot be written
      */
     public static void write(OutputStream out, NdArray array) throws IOException {
         Objects.requireNonNull(out, "out");
@@ -334,7 +359,11 @@ public final class Npy {
         });
     }
 
-    /** The header {@link #write} writes for this array. */
+    /**
+     * {@return the header {@link #write} writes for this array}
+     *
+     * @param array the array
+     */
     public static NpyHeader headerFor(NdArray array) {
         boolean fortran = array.isContiguous(Order.F) && !array.isContiguous(Order.C);
         return NpyHeader.of(array.dtype(), fortran, array.shape());

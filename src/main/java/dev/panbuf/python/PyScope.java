@@ -72,7 +72,11 @@ public final class PyScope implements AutoCloseable {
         return g;
     }
 
-    /** Runs statements ({@code exec}). */
+    /**
+     * Runs statements ({@code exec}).
+     *
+     * @param code Python statements
+     */
     public void exec(String code) {
         Objects.requireNonNull(code, "code");
         py.runWithGil(() -> {
@@ -81,7 +85,12 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** Evaluates an expression and converts its value to Java (see the class comment). */
+    /**
+     * Evaluates an expression and converts its value to Java (see the class comment).
+     *
+     * @param expression a Python expression
+     * @return its value in Java
+     */
     public Object eval(String expression) {
         Objects.requireNonNull(expression, "expression");
         return py.withGil(() -> {
@@ -91,7 +100,11 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** The value bound to {@code name}, converted to Java. */
+    /**
+     * {@return the value bound to {@code name}, converted to Java}
+     *
+     * @param name the Python variable's name
+     */
     public Object get(String name) {
         return py.withGil(() -> {
             long v = api.dictGetItem(globals(), name);
@@ -102,12 +115,20 @@ public final class PyScope implements AutoCloseable {
         });
     }
 
-    /** True when {@code name} is bound in this scope. */
+    /**
+     * {@return true when {@code name} is bound in this scope}
+     *
+     * @param name the Python variable's name
+     */
     public boolean contains(String name) {
         return py.withGil(() -> api.dictGetItem(globals(), name) != 0);
     }
 
-    /** Unbinds {@code name}, dropping the scope's reference; no error when it is not bound. */
+    /**
+     * Unbinds {@code name}, dropping the scope's reference; no error when it is not bound.
+     *
+     * @param name the Python variable's name
+     */
     public void remove(String name) {
         py.runWithGil(() -> {
             if (api.dictDelItem(globals(), name) != 0) {
@@ -120,6 +141,9 @@ public final class PyScope implements AutoCloseable {
      * Binds {@code name} to a Python value for {@code value} (see the class
      * comment); an {@link NdArray} becomes a {@code memoryview} of the same
      * memory, as {@link #putMemoryView}.
+     *
+     * @param name the Python variable's name
+     * @param value the value to write
      */
     public void put(String name, Object value) {
         Objects.requireNonNull(name, "name");
@@ -142,6 +166,8 @@ public final class PyScope implements AutoCloseable {
      * copy): same address, same shape, strides and format, read-only when the
      * view is. The memory is pinned while Python holds any reference.
      *
+     * @param name the Python variable to bind
+     * @param view the memory to share
      * @throws IllegalArgumentException when the view lives on the Java heap, or in an arena whose
      *         lifetime panbuf cannot pin (allocate from a {@link dev.panbuf.BufferArena})
      */
@@ -160,6 +186,8 @@ public final class PyScope implements AutoCloseable {
      * memoryview that {@code a.base.release()} lets go, as it does for every
      * object with the buffer protocol; prefer putNumpy.)
      *
+     * @param name the Python variable to bind
+     * @param view the memory to share
      * @throws PythonException when NumPy cannot be imported
      */
     public void putNumpy(String name, NdArray view) {
@@ -190,6 +218,8 @@ public final class PyScope implements AutoCloseable {
      * deleter runs exactly once (when the consumer drops it, or when its
      * capsule dies unconsumed).
      *
+     * @param name the Python name to bind
+     * @param view the memory to share (off-heap, in memory whose lifetime panbuf can pin)
      * @throws IllegalArgumentException as {@link #putMemoryView}
      */
     public void putTensor(String name, NdArray view) {
@@ -271,9 +301,9 @@ public final class PyScope implements AutoCloseable {
     }
 
     /**
-     * The memory of the Python object that {@code expression} evaluates to
+     * {@return the memory of the Python object that {@code expression} evaluates to
      * (a NumPy array, {@code bytearray}, {@code array.array}, {@code memoryview},
-     * {@code bytes}, ...) as a view, with no copy: {@code PyObject_GetBuffer}
+     * {@code bytes}, ...) as a view, with no copy}: {@code PyObject_GetBuffer}
      * asking for a writable buffer ({@code PyBUF_RECORDS}) and, when the object
      * refuses, for a read-only one ({@code PyBUF_RECORDS_RO}), as NumPy does.
      * The view is writable only when the object gave a writable buffer;
@@ -283,6 +313,8 @@ public final class PyScope implements AutoCloseable {
      * closes (then {@code PyBuffer_Release} runs under the GIL): meanwhile it
      * cannot resize or free the memory.
      *
+     * @param expression a Python expression whose value supports the buffer protocol
+     * @param arena the arena whose closing gives the buffer back to Python
      * @throws PythonException when the object has no buffer or refuses it
      * @throws IllegalArgumentException when panbuf cannot type the buffer's format, or it has suboffsets
      */
@@ -293,6 +325,10 @@ public final class PyScope implements AutoCloseable {
     /**
      * As {@link #buffer}, asking for a writable buffer ({@code PyBUF_RECORDS}):
      * a read-only object (say, {@code bytes}) refuses with {@code BufferError}.
+     *
+     * @param expression a Python expression whose value supports the buffer protocol
+     * @param arena the arena whose closing gives the buffer back to Python
+     * @return the view
      */
     public NdArray writableBuffer(String expression, Arena arena) {
         return takeBuffer(expression, arena, true);
@@ -449,6 +485,9 @@ public final class PyScope implements AutoCloseable {
      * {@code "dltensor_versioned"} for a versioned one). The export is handed
      * off: the consumer calls its deleter, or the capsule does when nobody
      * consumed it.
+     *
+     * @param name the Python variable to bind
+     * @param export the tensor to hand over
      */
     public void putDLPack(String name, DLPackExport export) {
         Objects.requireNonNull(name, "name");
@@ -495,6 +534,9 @@ public final class PyScope implements AutoCloseable {
      * deleter runs exactly once, under the GIL, when the arena closes (or at
      * once, when panbuf refuses the tensor).
      *
+     * @param expression a Python expression whose value has {@code __dlpack__}
+     * @param arena the arena whose closing runs the producer's deleter
+     * @return the view
      * @throws PythonException when the object is no DLPack producer, or its {@code __dlpack__} raises
      * @throws IllegalArgumentException when panbuf cannot view the tensor (its deleter has then run)
      */

@@ -237,8 +237,8 @@ public final class Python {
     // ------------------------------------------------------------------ availability
 
     /**
-     * True when the user's Python is found and starts here (tried once; the
-     * answer is remembered).
+     * {@return true when the user's Python is found and starts here (tried once;
+     * the answer is remembered)}
      */
     public static boolean isAvailable() {
         try {
@@ -250,15 +250,15 @@ public final class Python {
     }
 
     /**
-     * Why {@link #isAvailable()} is false (no interpreter found, a static
-     * build, no libpython installed, ...), or empty when it is true.
+     * {@return why {@link #isAvailable()} is false (no interpreter found, a
+     * static build, no libpython installed, ...), or empty when it is true}
      */
     public static Optional<String> unavailableReason() {
         return isAvailable() ? Optional.empty() : Optional.of(String.valueOf(failure.getMessage()));
     }
 
     /**
-     * The interpreter, started on first use.
+     * {@return the interpreter, started on first use}
      *
      * @throws IllegalStateException when no usable Python is found or it cannot be started, saying why
      */
@@ -283,6 +283,7 @@ public final class Python {
     }
 
     private Python() {
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access is reported with the flag to add
         String override = System.getProperty(CPython.LIBRARY_PROPERTY);
         libraryOverridden = override != null && !override.isBlank();
         Installation found;
@@ -433,32 +434,32 @@ public final class Python {
 
     // ------------------------------------------------------------------ public API
 
-    /** The interpreter's version, such as {@code "3.11.7"}. */
+    /** {@return the interpreter's version, such as {@code "3.11.7"}} */
     public String version() {
         return version;
     }
 
-    /** The libpython file this interpreter was loaded from. */
+    /** {@return the libpython file this interpreter was loaded from} */
     public Path library() {
         return api.library;
     }
 
     /**
-     * The interpreter whose paths the embedded one took ({@code sys.executable}
+     * {@return the interpreter whose paths the embedded one took ({@code sys.executable}
      * of the user's Python), or empty when only {@code -Dpanbuf.libpython}
-     * named the library.
+     * named the library}
      */
     public Optional<Path> interpreter() {
         return installation == null ? Optional.empty() : Optional.of(Path.of(installation.executable()));
     }
 
-    /** NumPy's version when {@code import numpy} works in this interpreter (tried once), else empty. */
+    /** {@return NumPy's version when {@code import numpy} works in this interpreter (tried once), else empty} */
     public Optional<String> numpyVersion() {
         probeNumpy();
         return Optional.ofNullable(numpyVersion);
     }
 
-    /** Why {@code import numpy} fails here ({@code "ModuleNotFoundError: No module named 'numpy'"}), or empty. */
+    /** {@return why {@code import numpy} fails here ({@code "ModuleNotFoundError: No module named 'numpy'"}), or empty} */
     public Optional<String> numpyProblem() {
         probeNumpy();
         return Optional.ofNullable(numpyProblem);
@@ -482,8 +483,9 @@ public final class Python {
     }
 
     /**
-     * Which Python this is, in three lines: the interpreter (and how it was
-     * found), the libpython loaded, and NumPy's version or why it does not import.
+     * {@return which Python this is, in three lines: the interpreter (and how it
+     * was found), the libpython loaded, and NumPy's version or why it does not
+     * import}
      */
     public String describe() {
         String interpreter = installation != null ? installation.describe()
@@ -493,27 +495,31 @@ public final class Python {
                 + "NumPy: " + numpyVersion().orElseGet(() -> "not importable (" + numpyProblem().orElse("") + ")");
     }
 
-    /** A new namespace (a globals dict) to run code in. */
+    /** {@return a new namespace (a globals dict) to run code in} */
     public PyScope newScope() {
         return new PyScope(this, withGil(api::dictNew));
     }
 
-    /** Python objects that still hold exports of panbuf memory (their memory is pinned). */
+    /**
+     * {@return how many Python objects still hold exports of panbuf memory (their memory is pinned)}
+     */
     public long liveSharedBuffers() {
         return liveShared.get();
     }
 
-    /** Python buffers held by open Java arenas (Python cannot resize or free them). */
+    /**
+     * {@return how many Python buffers open Java arenas hold (Python cannot resize or free them)}
+     */
     public long liveBufferImports() {
         return liveImports.get();
     }
 
-    /** DLPack tensors of panbuf memory handed to Python consumers whose deleter has not run yet. */
+    /** {@return DLPack tensors of panbuf memory handed to Python consumers whose deleter has not run yet} */
     public long liveDLPackExports() {
         return dlpackExported.get() - dlpackDeleted.get();
     }
 
-    /** DLPack tensors taken from Python producers ({@link PyScope#fromDLPack}) not yet handed back. */
+    /** {@return DLPack tensors taken from Python producers ({@link PyScope#fromDLPack}) not yet handed back} */
     public long liveDLPackImports() {
         return dlpackImported.get() - dlpackImportDeleted.get();
     }

@@ -22,11 +22,19 @@ import java.util.Locale;
  */
 final class Demo {
 
+    static final String USAGE = """
+            usage: panbuf demo
+
+            A guided tour, with real addresses: a Java view and C code share one block of memory,
+            C writes and Java reads, a read-only export stays read-only, and the memory cannot be
+            freed while C holds it. The last step does the same with NumPy in this process (skipped
+            when libpython or NumPy is missing).""";
+
     private Demo() {}
 
     static int run(String[] args, PrintStream out) {
         if (args.length > 0) {
-            throw new IllegalArgumentException("demo takes no arguments, got " + Arrays.toString(args));
+            throw new Main.UsageException("takes no arguments, got " + String.join(" ", args));
         }
         step(out, 1, "Allocate a 3 x 4 float32 matrix off-heap, in a BufferArena, and fill it from Java");
         BufferArena arena = BufferArena.ofConfined();
