@@ -151,7 +151,10 @@ int64_t pb_size_from_format(const char *format);
 int pb_validate(const pb_buffer *view);
 
 /* Releases the buffer exactly once: marks it PB_MAGIC_RELEASED and calls its
-   release callback. Does nothing when view is NULL or not live. */
+   release callback. Does nothing when view is NULL, and calls that race on one
+   live buffer call back once. A call after an earlier one has returned is a
+   use-after-free: the release may have freed the struct (a panbuf export's
+   release frees it, and malloc may hand its address to a new export). */
 void pb_release(pb_buffer *view);
 
 /* Static description of a PB_E... code; never NULL. */

@@ -17,28 +17,34 @@ public final class Accounting {
 
     private Accounting() {}
 
-    /** BufferArenas created and not yet closed (including ones the garbage collector lost). */
+    /**
+     * {@return how many BufferArenas were created and not yet closed (including ones the garbage collector lost)}
+     */
     public static long openArenas() {
         return OPEN_ARENAS.get();
     }
 
-    /** Bytes allocated in BufferArenas that are still open. */
+    /** {@return bytes allocated in BufferArenas that are still open} */
     public static long arenaBytes() {
         return ARENA_BYTES.get();
     }
 
-    /** Exports that neither Java nor C has released (C releases are counted once Java looks). */
+    /**
+     * {@return how many exports neither Java nor C has released (C releases are counted once Java looks)}
+     */
     public static long liveExports() {
         Export.pollAll();
         return LIVE_EXPORTS.get();
     }
 
-    /** Buffers imported from C whose producer's release has not yet run. */
+    /**
+     * {@return how many buffers imported from C still wait for their producer's release}
+     */
     public static long liveImports() {
         return LIVE_IMPORTS.get();
     }
 
-    /** One line with every counter. */
+    /** {@return one line with every counter} */
     public static String summary() {
         return "openArenas=" + openArenas() + " arenaBytes=" + arenaBytes() + " liveExports=" + liveExports()
                 + " liveImports=" + liveImports();

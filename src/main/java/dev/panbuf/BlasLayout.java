@@ -59,7 +59,7 @@ public final class BlasLayout {
             this.cblas = cblas;
         }
 
-        /** The value of the CBLAS enum constant. */
+        /** {@return the value of the CBLAS enum constant} */
         public int cblas() {
             return cblas;
         }
@@ -78,7 +78,7 @@ public final class BlasLayout {
             this.cblas = cblas;
         }
 
-        /** The value of the CBLAS enum constant. */
+        /** {@return the value of the CBLAS enum constant} */
         public int cblas() {
             return cblas;
         }
@@ -94,18 +94,21 @@ public final class BlasLayout {
      *        consecutive rows (row-major) or columns (column-major) of the stored matrix
      */
     public record Operand(NdArray view, Transpose transpose, int leadingDimension) {
+        /** Refuses a null view or transpose. */
         public Operand {
             Objects.requireNonNull(view, "view");
             Objects.requireNonNull(transpose, "transpose");
         }
 
         /**
-         * The pointer to pass: the view's memory from element {@code [0, 0]} to
-         * the last byte it reaches. Native views need a plain downcall; heap
-         * views only work with a critical one ({@link CriticalCall}).
+         * {@return the pointer to pass: the view's memory from element {@code [0, 0]} to
+         * the last byte it reaches} Native views need a plain downcall; heap
+         * views only work with a critical one ({@link CriticalCall}). A read-only
+         * view gives a read-only segment: BLAS only reads its inputs, and
+         * {@link #gemm} refuses a read-only output.
          */
         public MemorySegment data() {
-            return CriticalCall.dataOf(view);
+            return CriticalCall.span(view);
         }
     }
 
@@ -123,8 +126,10 @@ public final class BlasLayout {
     public record Gemm(Order order, Operand a, Operand b, Operand c, int m, int n, int k) {}
 
     /**
-     * How {@code matrix} reads in {@code order}.
+     * {@return how {@code matrix} reads in {@code order}}
      *
+     * @param matrix a 2-d view
+     * @param order the order BLAS is to read it in
      * @throws IllegalArgumentException naming the shape and strides when BLAS cannot read the view
      *         in that order (see the class comment), or its dtype is not native float32/float64
      */
@@ -143,9 +148,10 @@ public final class BlasLayout {
     }
 
     /**
-     * The order in which {@code output} is stored untransposed: BLAS never
-     * transposes the matrix it writes.
+     * {@return the order in which {@code output} is stored untransposed: BLAS never
+     * transposes the matrix it writes}
      *
+     * @param output the 2-d view BLAS writes
      * @throws IllegalArgumentException when neither order describes it, or it is read-only
      */
     public static Order orderOf(NdArray output) {
@@ -165,10 +171,13 @@ public final class BlasLayout {
     }
 
     /**
-     * The {@code ?gemm} arguments for {@code c = alpha * a x b + beta * c}: the
+     * {@return the {@code ?gemm} arguments for {@code c = alpha * a x b + beta * c}: the
      * order is chosen from {@code c}, then each of {@code a} and {@code b} is
-     * described in it, transposed when its strides say so.
+     * described in it, transposed when its strides say so}
      *
+     * @param a the left factor, shape {@code (m, k)}
+     * @param b the right factor, shape {@code (k, n)}
+     * @param c the writable result, shape {@code (m, n)}
      * @throws IllegalArgumentException when the shapes do not chain ({@code (m, k) x (k, n) -> (m, n)}),
      *         the dtypes differ or are not native float32/float64, a dimension exceeds BLAS's
      *         32-bit integers, {@code c} overlaps {@code a} or {@code b}, or a view cannot be
@@ -280,10 +289,9 @@ public final class BlasLayout {
         if (c.elementCount() == 0 || in.elementCount() == 0) {
             return;
         }
-        if (c.segment().isNative() != in.segment().isNative()) {
-            return;
-        }
-        if (!c.segment().isNative() && c.segment().heapBase().orElse(null) != in.segment().heapBase().orElse(null)) {
+        // Different memory cannot overlap. heapBase() is empty for read-only segments, so ask FFM
+        // whether the two segments share memory at all instead of comparing heap arrays.
+        if (c.segment().asOverlappingSlice(in.segment()).isEmpty()) {
             return;
         }
         long[] rc = span(c);

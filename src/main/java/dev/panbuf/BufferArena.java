@@ -34,8 +34,12 @@ import java.util.WeakHashMap;
  */
 public final class BufferArena implements Arena {
 
-    /** Which arena owns a segment's scope; weak so that an unreachable arena is not kept alive here. */
-    private static final Map<MemorySegment.Scope, WeakReference<BufferArena>> BY_SCOPE =
+    /**
+     * Who pins the memory of a segment's scope while it is exported: the arena
+     * that owns it, or the import whose access scope it is. Weak, so that an
+     * unreachable arena is not kept alive here.
+     */
+    private static final Map<MemorySegment.Scope, WeakReference<Export.Pinner>> PINNERS =
             Collections.synchronizedMap(new WeakHashMap<>());
 
     private final Arena inner;
@@ -49,6 +53,8 @@ public final class BufferArena implements Arena {
     static final class State {
         final Object lock = new Object();
         final Set<Export.Record> exports = new LinkedHashSet<>();
+        /** Imports this arena holds, released (each through its own access scope) before the exports are counted. */
+        final List<Import.Held> imports = new ArrayList<>();
         final String name;
         final Throwable site;
         long allocatedBytes;
@@ -66,22 +72,24 @@ public final class BufferArena implements Arena {
         this.owner = confined ? Thread.currentThread() : null;
         this.budgetBytes = budgetBytes;
         this.state = new State(name, LeakDetector.creationSite());
-        BY_SCOPE.put(inner.scope(), new WeakReference<>(this));
+        PINNERS.put(inner.scope(), new WeakReference<>(pins));
         Accounting.OPEN_ARENAS.incrementAndGet();
         LeakDetector.track(this, state);
     }
 
-    /** A confined arena: one thread allocates, accesses, exports and closes. */
+    /** {@return a confined arena: one thread allocates, accesses, exports and closes} */
     public static BufferArena ofConfined() {
         return builder().build();
     }
 
-    /** A shared arena: any thread may access and close it. */
+    /** {@return a shared arena: any thread may access and close it} */
     public static BufferArena ofShared() {
         return builder().shared().build();
     }
 
-    /** Options: shared or confined, a byte budget, a name for messages. */
+    /**
+     * {@return a builder of arenas with options: shared or confined, a byte budget, a name for messages}
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -94,13 +102,21 @@ public final class BufferArena implements Arena {
 
         private Builder() {}
 
-        /** Any thread may use and close the arena. */
+        /**
+         * Any thread may use and close the arena.
+         *
+         * @return this builder
+         */
         public Builder shared() {
             this.shared = true;
             return this;
         }
 
-        /** Only the building thread may use and close the arena (the default). */
+        /**
+         * Only the building thread may use and close the arena (the default).
+         *
+         * @return this builder
+         */
         public Builder confined() {
             this.shared = false;
             return this;
@@ -109,6 +125,9 @@ public final class BufferArena implements Arena {
         /**
          * Most bytes the arena may hold at once; an allocation past it throws
          * {@link BudgetExceededException} and allocates nothing.
+         *
+         * @param bytes the budget in bytes (0 or more)
+         * @return this builder
          */
         public Builder budgetBytes(long bytes) {
             if (bytes < 0) {
@@ -118,12 +137,20 @@ public final class BufferArena implements Arena {
             return this;
         }
 
-        /** A name used in this arena's error messages and leak reports. */
+        /**
+         * A name used in this arena's error messages and leak reports.
+         *
+         * @param name the name
+         * @return this builder
+         */
         public Builder name(String name) {
             this.name = Objects.requireNonNull(name, "name");
             return this;
         }
 
+        /**
+         * {@return a new arena with these options}
+         */
         public BufferArena build() {
             String n = name != null ? name : (shared ? "shared" : "confined") + " BufferArena";
             return new BufferArena(!shared, budgetBytes, n);
@@ -132,8 +159,27 @@ public final class BufferArena implements Arena {
 
     /** The BufferArena whose memory {@code segment} is, or {@code null}. */
     static BufferArena owning(MemorySegment segment) {
-        WeakReference<BufferArena> ref = BY_SCOPE.get(segment.scope());
+        return pinnerOf(segment.scope()) instanceof Pins p ? p.arena() : null;
+    }
+
+    /** Who pins memory of {@code scope} while it is exported, or {@code null} when panbuf does not know the scope. */
+    static Export.Pinner pinnerOf(MemorySegment.Scope scope) {
+        WeakReference<Export.Pinner> ref = PINNERS.get(scope);
         return ref == null ? null : ref.get();
+    }
+
+    /** Exports of memory seen through {@code scope} (another access scope of the same memory) pin {@code pinner}. */
+    static void aliasScope(MemorySegment.Scope scope, Export.Pinner pinner) {
+        PINNERS.put(scope, new WeakReference<>(pinner));
+    }
+
+    static void forgetScope(MemorySegment.Scope scope) {
+        PINNERS.remove(scope);
+    }
+
+    /** The name this arena's messages use. */
+    String name() {
+        return state.name;
     }
 
     /**
@@ -179,24 +225,28 @@ public final class BufferArena implements Arena {
         return inner.scope();
     }
 
-    /** Bytes allocated so far. */
+    /** {@return bytes allocated so far} */
     public long allocatedBytes() {
         synchronized (state.lock) {
             return state.allocatedBytes;
         }
     }
 
-    /** True for {@link #ofShared()} arenas. */
+    /** {@return true for {@link #ofShared()} arenas} */
     public boolean isShared() {
         return !confined;
     }
 
-    /** Exports of this arena's memory that neither Java nor C has released yet. */
+    /**
+     * {@return how many exports of this arena's memory neither Java nor C has released yet}
+     */
     public int liveExportCount() {
         return liveExports().size();
     }
 
-    /** Descriptions of the live exports (with creation sites when leak tracking recorded them). */
+    /**
+     * {@return descriptions of the live exports (with creation sites when leak tracking recorded them)}
+     */
     public List<String> liveExports() {
         synchronized (state.lock) {
             retireReleased();
@@ -211,49 +261,164 @@ public final class BufferArena implements Arena {
     /**
      * Closes the arena and frees all of its memory, unless C still uses some.
      *
-     * @throws LiveExportsException naming each live export; nothing is freed and the arena stays open
-     * @throws IllegalStateException when already closed, or when a downcall is using the memory right
-     *         now (the arena then stays open)
+     * <p>First the arena releases what it imported ({@link NdArray#fromPbBuffer},
+     * DLPack and Python imports), each through its producer, ending the views of
+     * that memory; an import whose memory is itself exported stays until that
+     * export is released. Only then are the arena's own exports counted, so an
+     * arena that imported its own export closes.
+     *
+     * @throws LiveExportsException naming each live export and who must release it; the arena's
+     *         memory is not freed and the arena stays open (imports without exports are released)
+     * @throws IllegalStateException when already closed, or when a downcall is using the memory, or the
+     *         memory of one of its imports, right now (the arena then stays open)
      * @throws WrongThreadException when a confined arena is closed from another thread
      */
     @Override
     public void close() {
         checkThread();
-        synchronized (state.lock) {
-            if (state.closed) {
-                throw new IllegalStateException("Already closed: " + state.name);
+        Throwable failure = null;   // what a producer's release threw: reported once the arena is closed
+        while (true) {
+            List<Import.Held> releasable = new ArrayList<>();
+            synchronized (state.lock) {
+                if (state.closed) {
+                    throw new IllegalStateException("Already closed: " + state.name);
+                }
+                // Newest first, as FFM runs an arena's cleanups.
+                for (int i = state.imports.size() - 1; i >= 0; i--) {
+                    Import.Held h = state.imports.get(i);
+                    if (h.liveExports().isEmpty()) {
+                        releasable.add(h);
+                    }
+                }
+                if (releasable.isEmpty()) {
+                    closeWithoutImportsLocked(failure);
+                    break;
+                }
             }
+            // Outside the lock: a producer's release may call back into Java, on any thread.
+            for (Import.Held h : releasable) {
+                try {
+                    h.access.close();   // ends the import's views (waiting for accesses in flight), then releases it
+                } catch (RuntimeException | Error e) {
+                    if (h.access.scope().isAlive()) {
+                        // A downcall holds the imported memory: nothing more is released, the arena stays open.
+                        throw new IllegalStateException("cannot close " + state.name + ": " + h + " is in use by a native"
+                                + " call right now (" + e.getMessage() + "); close the arena again once the call has"
+                                + " returned", e);
+                    }
+                    failure = addFailure(failure, e);   // a release callback failed; the import is released all the same
+                }
+                synchronized (state.lock) {
+                    state.imports.remove(h);
+                }
+                forgetScope(h.access.scope());
+            }
+        }
+        if (failure instanceof RuntimeException r) {
+            throw r;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+    }
+
+    private static Throwable addFailure(Throwable first, Throwable next) {
+        if (first == null) {
+            return next;
+        }
+        first.addSuppressed(next);
+        return first;
+    }
+
+    /** Closes once every import that could be released is: refuses while exports (its own, or of its imports) live. */
+    private void closeWithoutImportsLocked(Throwable failure) {
+        retireReleased();
+        List<String> names = new ArrayList<>();
+        for (Export.Record r : state.exports) {
+            names.add(r.describe());
+        }
+        for (Import.Held h : state.imports) {
+            for (Export.Record r : h.liveExports()) {
+                names.add(r.describe(" of the memory of " + h));
+            }
+        }
+        if (!names.isEmpty()) {
+            LiveExportsException e = new LiveExportsException("cannot close " + state.name + ": it has " + names.size()
+                    + " live export" + (names.size() == 1 ? "" : "s") + " that C may still use: " + String.join("; ", names)
+                    + ". Release each as said, then close again", names.size());
+            if (failure != null) {
+                e.addSuppressed(failure);
+            }
+            throw e;
+        }
+        try {
+            inner.close();
+        } catch (RuntimeException | Error e) {   // a cleanup action may throw an Error too
+            if (inner.scope().isAlive()) {
+                throw e;   // e.g. a downcall holds the memory: still open, nothing freed
+            }
+            finishClose();
+            throw e;       // a cleanup action failed; every other one ran and the arena is closed
+        }
+        finishClose();
+    }
+
+    private void finishClose() {
+        state.closed = true;
+        forgetScope(inner.scope());
+        Accounting.OPEN_ARENAS.decrementAndGet();
+        Accounting.ARENA_BYTES.addAndGet(-state.allocatedBytes);
+    }
+
+    /**
+     * Closes {@code access}, another access scope of this arena's memory, if
+     * no export of the memory is live; exports cannot be added meanwhile, so
+     * once this returns nothing but this arena can reach the memory.
+     *
+     * @param refusal builds the exception to throw from the live exports' descriptions
+     * @throws IllegalStateException when a downcall holds {@code access} (it stays open)
+     */
+    void closeAccessUnlessExported(Arena access, java.util.function.Function<List<String>, RuntimeException> refusal) {
+        synchronized (state.lock) {
             retireReleased();
             if (!state.exports.isEmpty()) {
                 List<String> names = new ArrayList<>();
                 for (Export.Record r : state.exports) {
                     names.add(r.describe());
                 }
-                throw new LiveExportsException("cannot close " + state.name + ": it has " + names.size() + " live export"
-                        + (names.size() == 1 ? "" : "s") + " that C may still use: " + String.join("; ", names)
-                        + ". Release each (Export.close(), or pb_release in C) before closing", names.size());
+                throw refusal.apply(names);
             }
-            try {
-                inner.close();
-            } catch (RuntimeException | Error e) {   // a cleanup action may throw an Error too
-                if (inner.scope().isAlive()) {
-                    throw e;   // e.g. a downcall holds the memory: still open, nothing freed
-                }
-                finishClose();
-                throw e;       // a cleanup action failed; every other one ran and the arena is closed
-            }
-            finishClose();
+            access.close();
         }
     }
 
-    private void finishClose() {
-        state.closed = true;
-        BY_SCOPE.remove(inner.scope());
-        Accounting.OPEN_ARENAS.decrementAndGet();
-        Accounting.ARENA_BYTES.addAndGet(-state.allocatedBytes);
+    /**
+     * Views a producer's memory in its own access scope, released when this
+     * arena closes (or never, if the arena never closes).
+     */
+    MemorySegment holdImport(Import.Held held, long address, long byteSize) {
+        checkThread();
+        synchronized (state.lock) {
+            if (state.closed || !inner.scope().isAlive()) {
+                throw new IllegalStateException("Already closed: cannot import " + held.what + " into a closed arena");
+            }
+            // Confined like this arena: created and closed by its owner thread.
+            Arena access = confined ? Arena.ofConfined() : Arena.ofShared();
+            MemorySegment memory;
+            try {
+                memory = MemorySegment.ofAddress(address).reinterpret(byteSize, access, unused -> held.release());
+            } catch (RuntimeException | Error e) {
+                access.close();   // nothing was registered with it: no release runs
+                throw e;
+            }
+            held.access = access;
+            state.imports.add(held);
+            aliasScope(access.scope(), held);
+            return memory;
+        }
     }
 
-    /** True once closed. */
+    /** {@return true once closed} */
     public boolean isClosed() {
         synchronized (state.lock) {
             return state.closed;
@@ -294,11 +459,21 @@ public final class BufferArena implements Arena {
 
     /** Registers exports against this arena; separate so pin/unpin are not public API. */
     private final class Pins implements Export.Pinner {
+        BufferArena arena() {
+            return BufferArena.this;
+        }
+
         @Override
         public void pin(Export.Record r) {
             synchronized (state.lock) {
                 if (state.closed || !inner.scope().isAlive()) {
                     throw new IllegalStateException("Already closed: cannot export memory of " + state.name);
+                }
+                // A view through another access scope of this memory (a GrowableBuffer's generation) that
+                // was closed under this lock: the memory is about to move, so the export is refused.
+                if (!r.view.segment.scope().isAlive()) {
+                    throw new IllegalStateException("Already closed: the memory of this view of " + state.name
+                            + " has moved; take a fresh view");
                 }
                 state.exports.add(r);
             }

@@ -44,8 +44,8 @@ final class Copier {
     static void checkReadable(NdArray a) {
         MemorySegment s = a.segment;
         if (!s.scope().isAlive()) {
-            throw new IllegalStateException("Already closed: the memory of this " + a.dtype + " array "
-                    + Errors.shape(a.shapeRef()) + " belongs to a closed arena");
+            throw Errors.stale(a.owner, new IllegalStateException("Already closed: the memory of this " + a.dtype + " array "
+                    + Errors.shape(a.shapeRef()) + " belongs to a closed arena"));
         }
         if (s.byteSize() > 0) {
             s.get(ValueLayout.JAVA_BYTE, 0);   // thread confinement check

@@ -52,14 +52,21 @@ public final class DType {
             this.numpyKind = numpyKind;
         }
 
-        /** NumPy's one-letter {@code dtype.kind}. */
+        /** {@return NumPy's one-letter {@code dtype.kind}} */
         public char numpyKind() {
             return numpyKind;
         }
     }
 
-    /** One named field of a record dtype. */
+    /**
+     * One named field of a record dtype.
+     *
+     * @param name the field's name
+     * @param dtype the field's dtype
+     * @param byteOffset where the field starts inside the record, in bytes
+     */
     public record Field(String name, DType dtype, long byteOffset) {
+        /** Refuses a null name or dtype and a negative offset. */
         public Field {
             Objects.requireNonNull(name, "name");
             Objects.requireNonNull(dtype, "dtype");
@@ -80,17 +87,29 @@ public final class DType {
     /** The largest item, in bytes, a dtype may have: NumPy keeps item sizes in a C {@code int}. */
     public static final long MAX_ITEM_SIZE = Integer.MAX_VALUE;
 
+    /** {@code |b1}: NumPy's bool, one byte. */
     public static final DType BOOL = scalar(Kind.BOOL, 1, null);
+    /** {@code |i1}: int8. */
     public static final DType INT8 = scalar(Kind.SIGNED, 1, null);
+    /** {@code |u1}: uint8. */
     public static final DType UINT8 = scalar(Kind.UNSIGNED, 1, null);
+    /** int16 in the native byte order. */
     public static final DType INT16 = scalar(Kind.SIGNED, 2, ByteOrder.nativeOrder());
+    /** uint16 in the native byte order. */
     public static final DType UINT16 = scalar(Kind.UNSIGNED, 2, ByteOrder.nativeOrder());
+    /** int32 in the native byte order. */
     public static final DType INT32 = scalar(Kind.SIGNED, 4, ByteOrder.nativeOrder());
+    /** uint32 in the native byte order. */
     public static final DType UINT32 = scalar(Kind.UNSIGNED, 4, ByteOrder.nativeOrder());
+    /** int64 in the native byte order. */
     public static final DType INT64 = scalar(Kind.SIGNED, 8, ByteOrder.nativeOrder());
+    /** uint64 in the native byte order. */
     public static final DType UINT64 = scalar(Kind.UNSIGNED, 8, ByteOrder.nativeOrder());
+    /** IEEE binary16 (NumPy float16) in the native byte order. */
     public static final DType FLOAT16 = scalar(Kind.FLOAT, 2, ByteOrder.nativeOrder());
+    /** IEEE binary32 (float32) in the native byte order. */
     public static final DType FLOAT32 = scalar(Kind.FLOAT, 4, ByteOrder.nativeOrder());
+    /** IEEE binary64 (float64) in the native byte order. */
     public static final DType FLOAT64 = scalar(Kind.FLOAT, 8, ByteOrder.nativeOrder());
 
     private final Kind kind;
@@ -113,7 +132,7 @@ public final class DType {
     }
 
     /**
-     * A scalar dtype.
+     * {@return a scalar dtype}
      *
      * @param kind     any kind but {@link Kind#RECORD}
      * @param byteSize 1, 2, 4 or 8 as the kind allows (bool: 1; float: 2, 4, 8); for {@link Kind#BYTES} 1 to {@value #MAX_ITEM_SIZE}
@@ -148,10 +167,12 @@ public final class DType {
     }
 
     /**
-     * A record dtype: named fields at given byte offsets inside an element of
-     * {@code byteSize} bytes. Bytes not covered by a field are padding. Fields
+     * {@return a record dtype: named fields at given byte offsets inside an element of
+     * {@code byteSize} bytes} Bytes not covered by a field are padding. Fields
      * may be listed in any order but may not overlap or extend past the element.
      *
+     * @param fields the fields, in the order NumPy lists their names
+     * @param byteSize the size of one record in bytes
      * @throws IllegalArgumentException naming the field, when a name repeats, is empty,
      *         or a field overlaps another or the end of the element; naming the size when it
      *         is not between 1 and {@value #MAX_ITEM_SIZE}
@@ -210,6 +231,8 @@ public final class DType {
      * spelling): {@code |b1 |i1 |u1 <i2 >u4 =f8 <f2}, and the short forms NumPy
      * accepts ({@code f4}, {@code float32}, {@code int64}, {@code ?}).
      *
+     * @param numpyDtype the dtype as NumPy spells it
+     * @return the dtype
      * @throws IllegalArgumentException naming the string and what is wrong with it
      */
     public static DType parse(String numpyDtype) {
@@ -222,53 +245,56 @@ public final class DType {
      * {@code ? b B h H i I l L q Q e f d x s}, repeat counts, and
      * {@code T{...:name:}} records with padding.
      *
+     * @param pep3118 the struct string, as {@code memoryview.format} gives it
+     * @return the dtype
      * @throws IllegalArgumentException naming the position and what was expected there
      */
     public static DType fromFormat(String pep3118) {
         return StructFormat.parse(pep3118);
     }
 
-    /** The kind of element. */
+    /** {@return the kind of element} */
     public Kind kind() {
         return kind;
     }
 
-    /** Bytes of one element (NumPy's {@code itemsize}). */
+    /** {@return bytes of one element (NumPy's {@code itemsize})} */
     public long byteSize() {
         return byteSize;
     }
 
-    /** The byte order, or {@code null} when it does not apply (one-byte types, bytes, records). */
+    /** {@return the byte order, or {@code null} when it does not apply (one-byte types, bytes, records)} */
     public ByteOrder byteOrder() {
         return byteOrder;
     }
 
-    /** True when the elements are in the platform's order, or order does not apply. */
+    /** {@return true when the elements are in the platform's order, or order does not apply} */
     public boolean isNativeOrder() {
         return byteOrder == null || byteOrder == ByteOrder.nativeOrder();
     }
 
     /**
-     * Alignment in bytes that C gives this type; for records, their largest
-     * field's when every field is naturally aligned (a C struct), else 1 (packed).
+     * {@return the alignment in bytes that C gives this type; for records, their largest
+     * field's when every field is naturally aligned (a C struct), else 1 (packed)}
      */
     public long byteAlignment() {
         return byteAlignment;
     }
 
-    /** True for {@link Kind#RECORD}. */
+    /** {@return true for {@link Kind#RECORD}} */
     public boolean isRecord() {
         return kind == Kind.RECORD;
     }
 
-    /** The fields of a record, in declaration order; empty for scalars. */
+    /** {@return the fields of a record, in declaration order; empty for scalars} */
     public List<Field> fields() {
         return fields;
     }
 
     /**
-     * The field called {@code name}.
+     * {@return the field called {@code name}}
      *
+     * @param name the field's name
      * @throws IllegalArgumentException listing the field names when there is no such field
      */
     public Field field(String name) {
@@ -284,7 +310,11 @@ public final class DType {
         throw new IllegalArgumentException("no field '" + name + "' in record dtype " + this + "; fields are " + names);
     }
 
-    /** The same dtype in {@code order} (records: every field). */
+    /**
+     * {@return the same dtype in {@code order} (records: every field)}
+     *
+     * @param order the byte order
+     */
     public DType withByteOrder(ByteOrder order) {
         Objects.requireNonNull(order, "order");
         if (kind == Kind.RECORD) {
@@ -298,20 +328,20 @@ public final class DType {
         return new DType(kind, byteSize, order, byteAlignment, List.of());
     }
 
-    /** The same dtype in the platform's byte order. */
+    /** {@return the same dtype in the platform's byte order} */
     public DType withNativeOrder() {
         return withByteOrder(ByteOrder.nativeOrder());
     }
 
     /**
-     * NumPy's {@code dtype.str}: {@code <f4}, {@code |u1}, {@code |b1}, and
-     * {@code |V<n>} for records and bytes.
+     * {@return NumPy's {@code dtype.str}: {@code <f4}, {@code |u1}, {@code |b1}, and
+     * {@code |V<n>} for records and bytes}
      */
     public String str() {
         return NumpyDescr.str(this);
     }
 
-    /** The PEP 3118 struct string NumPy's buffer export gives this dtype ({@code memoryview(a).format}). */
+    /** {@return the PEP 3118 struct string NumPy's buffer export gives this dtype ({@code memoryview(a).format})} */
     public String format() {
         String f = format;
         if (f == null) {
@@ -322,9 +352,9 @@ public final class DType {
     }
 
     /**
-     * The memory layout of one element: a {@link ValueLayout} in this dtype's
+     * {@return the memory layout of one element: a {@link ValueLayout} in this dtype's
      * byte order for scalars, a {@link StructLayout} (with padding) for records,
-     * a byte sequence for {@link Kind#BYTES}. Scalar layouts have alignment 1,
+     * a byte sequence for {@link Kind#BYTES}} Scalar layouts have alignment 1,
      * because views may sit at any byte offset (a heap {@code byte[]}, a packed
      * record); use {@link #alignedLayout()} where the memory is known aligned.
      */
@@ -332,7 +362,9 @@ public final class DType {
         return layout;
     }
 
-    /** {@link #layout()} with the natural alignment C would give it. */
+    /**
+     * {@return {@link #layout()} with the natural alignment C would give it}
+     */
     public MemoryLayout alignedLayout() {
         if (kind == Kind.RECORD) {
             return layout.withByteAlignment(byteAlignment);
@@ -340,7 +372,7 @@ public final class DType {
         return layout.withByteAlignment(byteAlignment);
     }
 
-    /** The scalar {@link ValueLayout}, unaligned, in this dtype's order. */
+    /** {@return the scalar {@link ValueLayout}, unaligned, in this dtype's order} */
     public ValueLayout valueLayout() {
         if (layout instanceof ValueLayout v) {
             return v;
@@ -349,10 +381,10 @@ public final class DType {
     }
 
     /**
-     * The Java type that {@link NdArray}'s typed accessors use for this dtype:
+     * {@return the Java type that {@link NdArray}'s typed accessors use for this dtype:
      * {@code boolean}, {@code byte}, {@code short}, {@code int}, {@code long}
      * (unsigned types in the same-size signed carrier), {@code float} (for
-     * float16 and float32) or {@code double}; {@code null} for records and bytes.
+     * float16 and float32) or {@code double}; {@code null} for records and bytes}
      */
     public Class<?> carrier() {
         return switch (kind) {
@@ -368,7 +400,7 @@ public final class DType {
         };
     }
 
-    /** A readable name: {@code float32}, {@code uint8}, {@code >int16}, {@code record T{...}}. */
+    /** {@return a readable name: {@code float32}, {@code uint8}, {@code >int16}, {@code record T{...}}} */
     public String name() {
         String base = switch (kind) {
             case BOOL -> "bool";

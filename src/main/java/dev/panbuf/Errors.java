@@ -11,13 +11,15 @@ final class Errors {
 
     private Errors() {}
 
+    /**
+     * An index outside {@code [-size, size)}: every integer index (typed accessors,
+     * {@code VarHandle} coordinates, {@code Index.at}, index text) follows
+     * NumPy's rule, negative indices counting from the end.
+     */
     static IndexOutOfBoundsException indexOutOfRange(long index, int axis, long size) {
-        return new IndexOutOfBoundsException("index " + index + " out of range for axis " + axis + " (size " + size + ")");
-    }
-
-    static IndexOutOfBoundsException pythonIndexOutOfRange(long index, int axis, long size) {
-        return new IndexOutOfBoundsException("index " + index + " out of range for axis " + axis + " (size " + size
-                + "; negative indices count from the end, down to -" + size + ")");
+        return new IndexOutOfBoundsException("index " + index + " out of range for axis " + axis + (size == 0
+                ? " (size 0: the axis has no elements)"
+                : " (size " + size + "; negative indices count from the end, down to -" + size + ")"));
     }
 
     static IllegalArgumentException wrongArity(int given, int ndim) {
@@ -27,15 +29,31 @@ final class Errors {
 
     static IllegalArgumentException wrongCarrier(String accessor, Class<?> asked, DType dtype) {
         Class<?> carrier = dtype.carrier();
-        // The accessor's verb: "get", "set", "fill" (the name minus its type, e.g. "fillByte" -> "fill").
+        // The right method is the name with the carrier's type in place of the one
+        // asked for: "fillByte" -> "fillShort", "forEachFloatIndexed" -> "forEachDoubleIndexed".
         String typeName = capitalize(asked.getName());
-        String verb = accessor.endsWith(typeName) ? accessor.substring(0, accessor.length() - typeName.length())
-                : accessor.substring(0, 3);
+        int at = accessor.lastIndexOf(typeName);
         String fix = carrier == null
                 ? "a " + dtype.kind().name().toLowerCase() + " element has no single Java type; use field(name) or the segment"
-                : "use " + verb + capitalize(carrier.getName());
+                : "use " + (at < 0 ? accessor.substring(0, 3) + capitalize(carrier.getName())
+                        : accessor.substring(0, at) + capitalize(carrier.getName()) + accessor.substring(at + typeName.length()));
         return new IllegalArgumentException(accessor + " reads " + asked.getName() + " elements, but this array's dtype is "
                 + dtype.str() + " (" + dtype.name() + "); " + fix);
+    }
+
+    /**
+     * {@code closed} (FFM's "Already closed"), or, for a view of a
+     * {@link GrowableBuffer}'s memory that moved or was freed, an exception
+     * saying so and what to do.
+     */
+    static IllegalStateException stale(Object owner, IllegalStateException closed) {
+        if (owner instanceof GrowableBuffer.Generation g) {
+            String why = g.gone();
+            if (why != null && !closed.getMessage().startsWith("Already closed: this view's GrowableBuffer")) {
+                return new IllegalStateException("Already closed: this view's GrowableBuffer " + why, closed);
+            }
+        }
+        return closed;
     }
 
     static IllegalArgumentException readOnly(String what) {

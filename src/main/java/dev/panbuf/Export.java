@@ -7,7 +7,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.util.ArrayDeque;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,8 +45,12 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Export implements AutoCloseable {
 
     private static final AtomicLong IDS = new AtomicLong();
-    /** Every export not yet known to be released: keeps its memory reachable while C may use it. */
-    private static final Set<Record> LIVE = ConcurrentHashMap.newKeySet();
+    /**
+     * Every export not yet known to be released, by the address of its struct:
+     * keeps its memory reachable while C may use it, and lets an import
+     * recognise a pointer that is one of panbuf's own exports (and who owns it).
+     */
+    private static final ConcurrentHashMap<Long, Record> LIVE = new ConcurrentHashMap<>();
     /**
      * {@link #LIVE}'s size at which the next export first retires what C
      * released. C's releases are only seen when Java looks; without this, a
@@ -74,7 +77,7 @@ public final class Export implements AutoCloseable {
         Copier.checkReadable(view);
         retireReleasedWhenMany();
         Pinner pinner = Pinner.of(segment);
-        Shim.ensureLoaded();
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
         long id = IDS.incrementAndGet();
         Record record = new Record(id, view, readOnly, LeakDetector.creationSite());
         if (pinner != null) {
@@ -90,14 +93,19 @@ public final class Export implements AutoCloseable {
                     view.shapeRef(), view.stridesRef(), view.dtype.format(), 0, segment.byteSize(), cell);
             record.struct = struct;
             record.pinner = pinner;
-            LIVE.add(record);
+            Record before = LIVE.put(struct.address(), record);
+            if (before != null) {
+                // malloc gave this struct the address of an earlier export, so C has released that one
+                // (its struct is freed) and Java has not yet looked: retire it now, or it is never retired.
+                before.pollNativeRelease();
+            }
             listed = true;
             Accounting.LIVE_EXPORTS.incrementAndGet();
             Shim.publish(struct);
         } catch (RuntimeException | Error e) {
             // Full rollback: the struct never became live, so no C code can hold it.
             if (listed) {
-                LIVE.remove(record);
+                LIVE.remove(record.struct.address(), record);
                 Accounting.LIVE_EXPORTS.decrementAndGet();
             }
             if (struct != null) {
@@ -115,28 +123,35 @@ public final class Export implements AutoCloseable {
         return handle;
     }
 
-    /** The {@code pb_buffer *} to pass to C (an address segment sized to the struct). */
+    /**
+     * {@return the {@code pb_buffer *} to pass to C while Java owns the export} It is a
+     * zero-length segment (an address, as FFM gives for C pointers): Java code
+     * cannot read the struct through it, so a pointer kept past the release
+     * never reads freed memory from Java.
+     *
+     * @throws IllegalStateException when the export is already released
+     */
     public MemorySegment pointer() {
         record.checkNotReleased("pointer()");
-        return record.struct;
+        return MemorySegment.ofAddress(record.struct.address());
     }
 
-    /** The {@code pb_buffer *} as a number. */
+    /** {@return the {@code pb_buffer *} as a number} */
     public long address() {
         return pointer().address();
     }
 
-    /** The view that was exported. */
+    /** {@return the view that was exported} */
     public NdArray view() {
         return record.view;
     }
 
-    /** True when {@code readonly = 1} in the struct. */
+    /** {@return true when {@code readonly = 1} in the struct} */
     public boolean isReadOnly() {
         return record.readOnly();
     }
 
-    /** True once released, from Java or from C. */
+    /** {@return true once released, from Java or from C} */
     public boolean isReleased() {
         return record.released();
     }
@@ -144,9 +159,11 @@ public final class Export implements AutoCloseable {
     /**
      * Gives ownership to C: C must release the buffer with {@code pb_release}
      * exactly once, from any thread, and Java's {@link #close()} will not.
-     * Until C releases it, the memory stays pinned.
+     * Until C releases it, the memory stays pinned. The pointer may also be
+     * imported once ({@link NdArray#fromPbBuffer}), in this JVM or by
+     * panbuf's own C code: the import then owns the release.
      *
-     * @return the {@code pb_buffer *} C now owns
+     * @return the {@code pb_buffer *} C now owns, as a zero-length segment (see {@link #pointer()})
      * @throws IllegalStateException when the export is already released or handed off
      */
     public MemorySegment handOff() {
@@ -155,7 +172,7 @@ public final class Export implements AutoCloseable {
             record.pollNativeRelease();
             throw new IllegalStateException(record.description() + " is already " + record.stateName());
         }
-        return record.struct;
+        return MemorySegment.ofAddress(record.struct.address());
     }
 
     /**
@@ -172,12 +189,30 @@ public final class Export implements AutoCloseable {
         return record.description() + " (" + record.stateName() + ")";
     }
 
+    Record record() {
+        return record;
+    }
+
     // ----------------------------------------------------------------- internals
 
     /** Live exports in this JVM, after retiring those that C released. */
     static int liveCount() {
         pollAll();
         return LIVE.size();
+    }
+
+    /**
+     * The live export whose struct is at {@code address}, or {@code null} when
+     * there is none (never one of panbuf's, or released: a released struct
+     * may already be freed, and its address reused by any other allocation).
+     */
+    static Record live(long address) {
+        Record r = LIVE.get(address);
+        if (r != null && r.nativeReleased()) {
+            r.pollNativeRelease();
+            return null;
+        }
+        return r;
     }
 
     /** {@link #pollAll()} once {@link #LIVE} has doubled since the last look (one thread at a time). */
@@ -194,14 +229,15 @@ public final class Export implements AutoCloseable {
 
     /** Retires every export C has released since the last look. */
     static void pollAll() {
-        for (Record r : LIVE) {
+        for (Record r : LIVE.values()) {
             r.pollNativeRelease();
         }
     }
 
     /** The state of one export, kept apart from the handle so the handle can be garbage collected. */
     static final class Record {
-        static final int JAVA_OWNED = 0, HANDED_OFF = 1, RELEASED = 2;
+        /** Who must release: Java's {@link Export#close()}, C, an import in this JVM; or nobody any more. */
+        static final int JAVA_OWNED = 0, HANDED_OFF = 1, IMPORTED = 2, RELEASED = 3;
         private static final VarHandle CELL = ValueLayout.JAVA_INT.varHandle();
 
         final long id;
@@ -212,6 +248,9 @@ public final class Export implements AutoCloseable {
         volatile MemorySegment struct;
         volatile MemorySegment cell;  // set to 1 by the C release function
         volatile Pinner pinner;
+        volatile String importedInto;  // the importing arena's name once IMPORTED
+        /** Set when another object (a DLPack tensor) holds the export: says how that one is released. */
+        volatile java.util.function.Supplier<String> holder;
         private final java.util.concurrent.atomic.AtomicBoolean retired = new java.util.concurrent.atomic.AtomicBoolean();
 
         Record(long id, NdArray view, boolean readOnly, Throwable site) {
@@ -251,7 +290,72 @@ public final class Export implements AutoCloseable {
             if (released()) {
                 return "released";
             }
-            return state.get() == HANDED_OFF ? "handed off to C" : "live";
+            return switch (state.get()) {
+                case HANDED_OFF -> "handed off to C";
+                case IMPORTED -> "imported into " + importedInto;
+                default -> "live";
+            };
+        }
+
+        /** How the holder releases it, for messages that say what to do. */
+        String releaseAdvice() {
+            java.util.function.Supplier<String> h = holder;
+            if (h != null) {
+                return h.get();
+            }
+            return switch (state.get()) {
+                case HANDED_OFF -> "handed off to C, which must pb_release it";
+                case IMPORTED -> "imported into " + importedInto + ", which releases it when it closes";
+                default -> "owned by Java: Export.close() releases it";
+            };
+        }
+
+        /**
+         * Takes the release duty of a handed-off export for an import in this
+         * JVM: at most once, and never while Java still owns it.
+         *
+         * @throws IllegalArgumentException naming the owner when the export is owned by Java or already imported
+         */
+        synchronized void claimForImport(String arenaName) {   // claimers are serialised: one names the importer
+            if (state.get() == HANDED_OFF && !nativeReleased()) {
+                importedInto = arenaName;
+                if (state.compareAndSet(HANDED_OFF, IMPORTED)) {
+                    return;
+                }
+            }
+            int s = state.get();
+            String what = "the pb_buffer at 0x" + Long.toHexString(struct.address()) + " is " + description();
+            if (s == JAVA_OWNED) {
+                throw new IllegalArgumentException(what + ", still owned by Java: an import would give it a second"
+                        + " owner that releases it. Call handOff() on the Export and import the pointer it returns,"
+                        + " or use the exported view itself (Export.view()): it is the same memory");
+            }
+            if (s == IMPORTED) {
+                throw new IllegalArgumentException(what + ", already imported into " + importedInto + ": a pointer is"
+                        + " imported at most once; share the NdArray of that import instead");
+            }
+            throw new IllegalArgumentException(what + ", already released; nothing was imported");
+        }
+
+        /** Undoes {@link #claimForImport} when the import fails before it exists. */
+        void unclaimImport() {
+            state.compareAndSet(IMPORTED, HANDED_OFF);
+        }
+
+        /**
+         * The release an import runs when its arena lets go: once, and only if
+         * C has not released it already (C must not, but if it did the struct is
+         * freed and must not be touched again).
+         */
+        void releaseFromImport() {
+            if (!state.compareAndSet(IMPORTED, RELEASED)) {
+                pollNativeRelease();
+                return;
+            }
+            if (!nativeReleased()) {
+                Shim.release(struct);
+            }
+            retire();
         }
 
         void checkNotReleased(String what) {
@@ -283,7 +387,7 @@ public final class Export implements AutoCloseable {
             if (!retired.compareAndSet(false, true)) {
                 return;
             }
-            LIVE.remove(this);
+            LIVE.remove(struct.address(), this);
             Accounting.LIVE_EXPORTS.decrementAndGet();
             Pinner p = pinner;
             if (p != null) {
@@ -295,7 +399,13 @@ public final class Export implements AutoCloseable {
         }
 
         String describe() {
-            return description() + (site == null ? "" : ", created at " + LeakDetector.firstUserFrame(site));
+            return describe("");
+        }
+
+        /** {@link #description()}, then {@code what} (about the memory), who must release it, and the creation site. */
+        String describe(String what) {
+            return description() + what + " (" + releaseAdvice() + ")"
+                    + (site == null ? "" : ", created at " + LeakDetector.firstUserFrame(site));
         }
     }
 
@@ -310,9 +420,9 @@ public final class Export implements AutoCloseable {
         void unpin(Record r);
 
         static Pinner of(MemorySegment segment) {
-            BufferArena arena = BufferArena.owning(segment);
-            if (arena != null) {
-                return arena.pins();
+            Pinner known = BufferArena.pinnerOf(segment.scope());
+            if (known != null) {
+                return known;
             }
             if (!segment.scope().isAlive()) {
                 // closed after the caller's check: a BufferArena leaves the registry once closed

@@ -1,5 +1,6 @@
 package dev.panbuf;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Objects;
@@ -9,6 +10,13 @@ import java.util.Objects;
  * and resizes by reallocating when it outgrows its capacity; the old memory is
  * then closed, so a view made before the move throws
  * {@link IllegalStateException} instead of reading stale bytes.
+ *
+ * <p>No write is ever lost to a move. Views reach the memory through an
+ * access scope of their own (one per generation of the memory), and a move
+ * first closes that scope, which waits until no thread is in the middle of
+ * an access, then copies, then frees. A write through an old view either
+ * landed before the copy (and was copied) or throws; a writer that catches
+ * the exception and takes a fresh {@link #view} writes the new memory.
  *
  * <p>Like {@code bytearray} while a {@code memoryview} exists, it refuses to
  * change size at all while any export of its memory is live
@@ -32,8 +40,11 @@ public final class GrowableBuffer implements AutoCloseable {
     private final Thread owner;     // null when shared
     private final long budgetBytes;
     private final Object lock = new Object();
-    private BufferArena arena;
-    private MemorySegment memory;   // the whole capacity
+    private BufferArena arena;      // owns the memory: exports pin it
+    private MemorySegment memory;   // the whole capacity, in the arena's own scope: only moves read it
+    private Arena access;           // this generation's access scope: every view and segment() goes through it
+    private Generation generation;  // owner of this generation's views: says why they stopped working
+    private MemorySegment visible;  // memory as seen through access
     private long byteSize;
     private boolean closed;
 
@@ -53,21 +64,87 @@ public final class GrowableBuffer implements AutoCloseable {
         this.budgetBytes = budgetBytes;
         this.arena = newArena();
         this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
+        openAccess();
     }
 
-    /** An empty buffer for the calling thread only, with room for {@code initialCapacity} bytes. */
+    /**
+     * One generation of the buffer's memory: the owner of the views made of
+     * it, which tells them, once they no longer work, why and what to do.
+     */
+    static final class Generation {
+        private volatile String gone;
+
+        /** Why this generation's views no longer work, or null while they do. */
+        String gone() {
+            return gone;
+        }
+    }
+
+    /** A new access scope over the current memory; exports of what it shows pin the memory's arena. */
+    private void openAccess() {
+        Arena a = shared ? Arena.ofShared() : Arena.ofConfined();
+        visible = memory.reinterpret(a, null);
+        access = a;
+        generation = new Generation();
+        BufferArena.aliasScope(a.scope(), arena.pins());
+    }
+
+    /**
+     * Ends every view of the current memory, waiting for accesses in flight,
+     * unless an export of it is live; while this runs no export can start, so
+     * afterwards only this buffer can reach the memory.
+     *
+     * @throws LiveExportsException naming the live exports (nothing changed)
+     * @throws IllegalStateException when a downcall is using the memory right now (nothing changed)
+     */
+    private void closeAccess(String what) {
+        try {
+            arena.closeAccessUnlessExported(access, names -> exportsRefusal(what, names));
+        } catch (IllegalStateException e) {
+            if (e instanceof LiveExportsException) {
+                throw e;
+            }
+            throw new IllegalStateException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: a native call"
+                    + " is using its memory right now (" + e.getMessage() + "); nothing changed; try again once it"
+                    + " has returned", e);
+        }
+        BufferArena.forgetScope(access.scope());
+        generation.gone = "stopped its views to " + what + " it (" + byteSize + " bytes, capacity " + memory.byteSize()
+                + "); take a fresh view with GrowableBuffer.view(...)";
+    }
+
+    private LiveExportsException exportsRefusal(String what, List<String> exports) {
+        return new LiveExportsException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: it has "
+                + exports.size() + " live export" + (exports.size() == 1 ? "" : "s") + " that C may still use ("
+                + String.join("; ", exports) + "); release them first (Python refuses likewise with"
+                + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
+    }
+
+    /**
+     * {@return an empty buffer for the calling thread only, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofConfined(long initialCapacity) {
         return new GrowableBuffer(false, initialCapacity, Long.MAX_VALUE);
     }
 
-    /** An empty buffer any thread may use, with room for {@code initialCapacity} bytes. */
+    /**
+     * {@return an empty buffer any thread may use, with room for {@code initialCapacity} bytes}
+     *
+     * @param initialCapacity bytes to reserve (the buffer grows past it as needed)
+     */
     public static GrowableBuffer ofShared(long initialCapacity) {
         return new GrowableBuffer(true, initialCapacity, Long.MAX_VALUE);
     }
 
     /**
-     * An empty buffer that never holds more than {@code budgetBytes} bytes of
-     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing.
+     * {@return an empty buffer that never holds more than {@code budgetBytes} bytes of
+     * capacity; growing past it throws {@link BudgetExceededException} and changes nothing}
+     *
+     * @param shared whether any thread may use it (else only the calling thread)
+     * @param initialCapacity bytes to reserve (at most {@code budgetBytes})
+     * @param budgetBytes the most bytes of capacity the buffer may ever have
      */
     public static GrowableBuffer withBudget(boolean shared, long initialCapacity, long budgetBytes) {
         return new GrowableBuffer(shared, initialCapacity, budgetBytes);
@@ -78,7 +155,7 @@ public final class GrowableBuffer implements AutoCloseable {
         return (shared ? b.shared() : b.confined()).build();
     }
 
-    /** Bytes in the buffer. */
+    /** {@return bytes in the buffer} */
     public long byteSize() {
         synchronized (lock) {
             checkOpen("byteSize");
@@ -86,7 +163,7 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** Bytes the buffer can hold before it must relocate. */
+    /** {@return bytes the buffer can hold before it must relocate} */
     public long capacity() {
         synchronized (lock) {
             checkOpen("capacity");
@@ -94,31 +171,57 @@ public final class GrowableBuffer implements AutoCloseable {
         }
     }
 
-    /** The current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates. */
+    /** {@return the current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates} */
     public MemorySegment segment() {
         synchronized (lock) {
             checkOpen("segment");
-            return memory.asSlice(0, byteSize);
+            return visible.asSlice(0, byteSize);
         }
     }
 
-    /** A 1-d view of all the bytes as {@code dtype} elements. @throws IllegalArgumentException when the size is not a multiple */
+    /**
+     * {@return a 1-d view of all the bytes as {@code dtype} elements}
+     *
+     * @param dtype the element type
+     * @throws IllegalArgumentException when the size is not a multiple
+     */
     public NdArray view(DType dtype) {
-        return NdArray.of(segment(), dtype);
+        synchronized (lock) {
+            checkOpen("view");
+            return NdArray.ofOwned(visible.asSlice(0, byteSize), dtype, generation);
+        }
     }
 
-    /** A C-order view of the first bytes with {@code shape}. @throws IllegalArgumentException when the buffer is too short */
+    /**
+     * {@return a C-order view of the first bytes with {@code shape}}
+     *
+     * @param dtype the element type
+     * @param shape the size of each dimension
+     * @throws IllegalArgumentException when the buffer is too short
+     */
     public NdArray view(DType dtype, long... shape) {
-        return NdArray.of(segment(), dtype, shape);
+        synchronized (lock) {
+            return NdArray.of(segment(), dtype, shape).ownedBy(generation);
+        }
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(byte[] bytes) {
         Objects.requireNonNull(bytes, "bytes");
         append(MemorySegment.ofArray(bytes));
     }
 
-    /** Appends a copy of {@code bytes}. @throws LiveExportsException while exports are live (nothing changes) */
+    /**
+     * Appends a copy of {@code bytes}.
+     *
+     * @param bytes the bytes to add at the end
+     * @throws LiveExportsException while exports are live (nothing changes)
+     */
     public void append(MemorySegment bytes) {
         Objects.requireNonNull(bytes, "bytes");
         synchronized (lock) {
@@ -126,13 +229,14 @@ public final class GrowableBuffer implements AutoCloseable {
             long start = byteSize;
             long end = Math.addExact(start, bytes.byteSize());
             resizeLocked(end, "append " + bytes.byteSize() + " bytes to");
-            MemorySegment.copy(bytes, 0, memory, start, bytes.byteSize());
+            MemorySegment.copy(bytes, 0, visible, start, bytes.byteSize());
         }
     }
 
     /**
      * Sets the size; new bytes are zero. Relocates when the capacity is too small.
      *
+     * @param newByteSize the size in bytes
      * @throws LiveExportsException while exports are live (nothing changes)
      * @throws BudgetExceededException when the capacity needed exceeds the budget (nothing changes)
      */
@@ -149,15 +253,12 @@ public final class GrowableBuffer implements AutoCloseable {
     private void resizeLocked(long newSize, String what) {
         List<String> exports = arena.liveExports();
         if (!exports.isEmpty()) {
-            throw new LiveExportsException("cannot " + what + " GrowableBuffer of " + byteSize + " bytes: it has "
-                    + exports.size() + " live export" + (exports.size() == 1 ? "" : "s") + " that C may still use ("
-                    + String.join("; ", exports) + "); release them first (Python refuses likewise with"
-                    + " BufferError: Existing exports of data: object cannot be re-sized)", exports.size());
+            throw exportsRefusal(what, exports);
         }
         long capacity = memory.byteSize();
         if (newSize <= capacity) {
             if (newSize > byteSize) {
-                memory.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
+                visible.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
             }
             byteSize = newSize;
             return;
@@ -174,18 +275,34 @@ public final class GrowableBuffer implements AutoCloseable {
         MemorySegment nextMemory;
         try {
             nextMemory = next.allocate(newCapacity, Geometry.ALLOCATION_ALIGNMENT);
-            MemorySegment.copy(memory, 0, nextMemory, 0, byteSize);
-            arena.close();   // stale views of the old memory now throw
         } catch (RuntimeException | Error e) {
             next.close();
             throw e;
         }
+        // Stop every access first: after this no thread can be writing the old memory, so the copy is complete.
+        try {
+            closeAccess(what);
+        } catch (RuntimeException | Error e) {
+            next.close();
+            throw e;
+        }
+        try {
+            MemorySegment.copy(memory, 0, nextMemory, 0, byteSize);
+            arena.close();   // frees the old memory, which nothing else can reach any more
+        } catch (RuntimeException | Error e) {
+            next.close();
+            openAccess();    // the old memory is intact; views made before this call stay closed
+            throw e;
+        }
+        generation.gone = "moved its memory when it grew from " + byteSize + " to " + newSize + " bytes (capacity "
+                + memory.byteSize() + " to " + newCapacity + "); take a fresh view with GrowableBuffer.view(...)";
         arena = next;
         memory = nextMemory;
         byteSize = newSize;
+        openAccess();
     }
 
-    /** Live exports of the buffer's current memory. */
+    /** {@return live exports of the buffer's current memory} */
     public int liveExportCount() {
         synchronized (lock) {
             return closed ? 0 : arena.liveExportCount();
@@ -203,6 +320,23 @@ public final class GrowableBuffer implements AutoCloseable {
             if (closed) {
                 return;
             }
+            List<String> exports = arena.liveExports();
+            if (!exports.isEmpty()) {
+                arena.close();   // throws LiveExportsException naming them; nothing is freed
+            }
+            try {
+                arena.closeAccessUnlessExported(access, names -> new LiveExportsException("cannot close GrowableBuffer"
+                        + " memory: it has " + names.size() + " live export" + (names.size() == 1 ? "" : "s") + " that C"
+                        + " may still use: " + String.join("; ", names) + ". Release each as said, then close again",
+                        names.size()));
+            } catch (LiveExportsException e) {
+                throw e;
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException("cannot close GrowableBuffer of " + byteSize + " bytes: a native call is"
+                        + " using its memory right now (" + e.getMessage() + "); close it again once it has returned", e);
+            }
+            BufferArena.forgetScope(access.scope());
+            generation.gone = "was closed";
             arena.close();
             closed = true;
         }

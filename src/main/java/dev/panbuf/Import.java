@@ -1,10 +1,20 @@
 package dev.panbuf;
 
+import dev.panbuf.shim.Lifetimes;
 import dev.panbuf.shim.Shim;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Wraps a {@code pb_buffer *} made by C code as an {@link NdArray}: validates
@@ -14,10 +24,182 @@ import java.util.Objects;
  *
  * <p>Nothing is registered until every check has passed: a refused buffer
  * leaves the arena, the accounting and the producer's struct as they were.
+ *
+ * <p>Every import, whatever its producer (a {@code pb_buffer}, a DLPack
+ * tensor, a Python object), is a {@link Held} here: it is released exactly
+ * once, a producer's pointer is held by at most one import at a time, and a
+ * {@link BufferArena} releases what it holds before it counts its exports.
+ * A pointer that is one of panbuf's own exports is recognised without
+ * reading it: Java-owned ones are refused, handed-off ones are claimed once.
  */
 final class Import {
 
+    private static final AtomicLong IDS = new AtomicLong();
+    /**
+     * Imports not yet released, by the producer's pointer: a pointer is
+     * imported at most once, because two imports would each release it.
+     */
+    private static final ConcurrentHashMap<Long, Held> BY_POINTER = new ConcurrentHashMap<>();
+
+    static {
+        Lifetimes.install(new Lifetimes.Service() {
+            @Override
+            public MemorySegment holdImport(Arena arena, String what, long key, long address, long byteSize,
+                                            Runnable release) {
+                return hold(arena, what, key, address, byteSize, release);
+            }
+
+            @Override
+            public void describeHolder(Export export, Supplier<String> releaseAdvice) {
+                export.record().holder = releaseAdvice;
+            }
+
+            @Override
+            public String describe(Export export) {
+                return export.record().description();
+            }
+
+            @Override
+            public String arenaName(Arena arena) {
+                return Import.arenaName(arena);
+            }
+
+            @Override
+            public void trackLeak(Object handle, Export export, BooleanSupplier leaked, Supplier<String> what) {
+                LeakDetector.track(handle, export.record().site, leaked, what);
+            }
+        });
+    }
+
     private Import() {}
+
+    /**
+     * One import: a producer's memory viewed in an arena, handed back through
+     * the producer's release exactly once, when the arena lets go of it.
+     */
+    static final class Held implements Export.Pinner {
+        final long id = IDS.incrementAndGet();
+        final String what;
+        final long key;
+        private final Runnable release;
+        private final AtomicBoolean released = new AtomicBoolean();
+        /** The import's own access scope when a {@link BufferArena} holds it; closing it ends every view first. */
+        Arena access;
+        /** Exports of this import's memory: while any lives, its arena does not release it. */
+        private final Set<Export.Record> exports = new LinkedHashSet<>();
+
+        @Override
+        public synchronized void pin(Export.Record r) {
+            if (released.get() || (access != null && !access.scope().isAlive())) {
+                throw new IllegalStateException("Already closed: cannot export memory of " + what + ", whose import was"
+                        + " released");
+            }
+            exports.add(r);
+        }
+
+        @Override
+        public synchronized void unpin(Export.Record r) {
+            exports.remove(r);
+        }
+
+        /** The exports of this import's memory that are still live (C's releases retired first). */
+        synchronized List<Export.Record> liveExports() {
+            List<Export.Record> live = new ArrayList<>();
+            for (Export.Record r : exports) {
+                if (!r.released()) {
+                    live.add(r);
+                }
+            }
+            return live;
+        }
+
+        Held(String what, long key, Runnable release) {
+            this.what = what;
+            this.key = key;
+            this.release = release;
+        }
+
+        /** Runs the producer's release once; later calls do nothing. */
+        void release() {
+            if (!released.compareAndSet(false, true)) {
+                return;
+            }
+            if (key != 0) {
+                BY_POINTER.remove(key, this);
+            }
+            Accounting.LIVE_IMPORTS.decrementAndGet();
+            try {
+                release.run();
+            } catch (Error e) {
+                // FFM runs an arena's remaining cleanups after a RuntimeException but not
+                // after an Error: wrapped, every other import is still handed back.
+                throw new IllegalStateException("the release of " + what + " failed with " + e, e);
+            }
+        }
+
+        boolean isReleased() {
+            return released.get();
+        }
+
+        @Override
+        public String toString() {
+            return "import #" + id + " of " + what;
+        }
+    }
+
+    /**
+     * Views {@code [address, address + byteSize)} in {@code arena} and runs
+     * {@code release} exactly once when the arena lets go of it (closes, or,
+     * for an automatic arena, finds it unreachable). A {@link BufferArena}
+     * gives each import its own access scope and releases its imports before
+     * it counts its exports, so an arena that imports its own export can
+     * always close. A non-zero {@code key} (the producer's pointer) is held at
+     * most once at a time.
+     *
+     * <p>Nothing is registered and {@code release} does not run when this throws.
+     *
+     * @throws IllegalArgumentException when {@code key} is already imported
+     * @throws IllegalStateException when the arena is closed
+     */
+    static MemorySegment hold(Arena arena, String what, long key, long address, long byteSize, Runnable release) {
+        Held held = new Held(what, key, release);
+        if (key != 0) {
+            Held before = BY_POINTER.putIfAbsent(key, held);
+            if (before != null) {
+                throw new IllegalArgumentException(what + " is already imported (" + before + "): a pointer is imported"
+                        + " at most once, because each import releases it; share the NdArray of that import instead;"
+                        + " nothing was imported");
+            }
+        }
+        Accounting.LIVE_IMPORTS.incrementAndGet();
+        boolean done = false;
+        try {
+            MemorySegment memory;
+            if (arena instanceof BufferArena buffers) {
+                memory = buffers.holdImport(held, address, byteSize);
+            } else {
+                if (!arena.scope().isAlive()) {
+                    throw new IllegalStateException("Already closed: cannot import " + what + " into a closed arena");
+                }
+                memory = MemorySegment.ofAddress(address).reinterpret(byteSize, arena, unused -> held.release());
+            }
+            done = true;
+            return memory;
+        } finally {
+            if (!done) {
+                // Never held: undo the registration without calling the producer.
+                if (key != 0) {
+                    BY_POINTER.remove(key, held);
+                }
+                Accounting.LIVE_IMPORTS.decrementAndGet();
+            }
+        }
+    }
+
+    /** The import holding {@code pointer}, or null. */
+    static Held heldAt(long pointer) {
+        return BY_POINTER.get(pointer);
+    }
 
     static NdArray wrap(MemorySegment pointer, Arena arena) {
         Objects.requireNonNull(pointer, "pointer");
@@ -32,51 +214,85 @@ final class Import {
         if (!arena.scope().isAlive()) {
             throw new IllegalStateException("Already closed: cannot import a pb_buffer into a closed arena");
         }
-        MemorySegment struct = Shim.structAt(pointer.address());
+        dev.panbuf.shim.NativeLibrary.loadShim();   // the gate: a denied native access throws here, with the flag to add
+        long address = pointer.address();
+        // One of panbuf's own exports: Java knows who owns it, without reading the struct.
+        Export.Record own = Export.live(address);
+        if (own != null) {
+            return wrapOwn(own, arena);
+        }
+        Held already = heldAt(address);
+        if (already != null) {
+            throw new IllegalArgumentException("the pb_buffer at 0x" + Long.toHexString(address) + " is already imported ("
+                    + already + "): a pointer is imported at most once, because each import releases it; share the"
+                    + " NdArray of that import instead; nothing was imported");
+        }
+        MemorySegment struct = Shim.structAt(address);
         int rc = Shim.validate(struct);
         if (rc != 0) {
-            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(pointer.address()) + " is not valid: "
+            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(address) + " is not valid: "
                     + Shim.strerror(rc) + " (" + rc + ")" + details(struct) + "; nothing was imported");
         }
         Shim.Fields f = Shim.read(struct);
-        DType dtype;
-        try {
-            dtype = DType.fromFormat(f.format());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(pointer.address()) + " has format \""
-                    + f.format() + "\" that panbuf cannot type: " + e.getMessage() + "; nothing was imported", e);
-        }
-        if (dtype.byteSize() != f.itemSize()) {
-            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(pointer.address()) + ": format \""
-                    + f.format() + "\" describes " + dtype.byteSize() + "-byte items but itemsize is " + f.itemSize()
-                    + "; nothing was imported");
-        }
+        DType dtype = typeOf(f, address);
         long byteOffset = f.buf() - f.base();
         Geometry.checkInside(f.baseLen(), byteOffset, f.shape(), f.strides(), f.itemSize());
-        long address = pointer.address();
-        Accounting.LIVE_IMPORTS.incrementAndGet();
-        MemorySegment memory;
-        try {
-            memory = MemorySegment.ofAddress(f.base()).reinterpret(f.baseLen(), arena, unused -> {
-                Accounting.LIVE_IMPORTS.decrementAndGet();
-                try {
-                    Shim.release(Shim.structAt(address));
-                } catch (Error e) {
-                    // FFM runs the arena's remaining cleanups after a RuntimeException but not
-                    // after an Error: wrapped, every other import is still handed back.
-                    throw new IllegalStateException("the release of the pb_buffer at 0x" + Long.toHexString(address)
-                            + " failed with " + e, e);
-                }
-            });
-        } catch (RuntimeException | Error e) {
-            Accounting.LIVE_IMPORTS.decrementAndGet();
-            throw e;
-        }
+        MemorySegment memory = hold(arena, "the pb_buffer at 0x" + Long.toHexString(address), address, f.base(),
+                f.baseLen(), () -> Shim.release(Shim.structAt(address)));
         // A read-only buffer gives a read-only segment too, so not even segment() can write it.
         if (f.readOnly()) {
             memory = memory.asReadOnly();
         }
         return new NdArray(memory, byteOffset, f.shape(), f.strides(), dtype, f.readOnly(), null);
+    }
+
+    /**
+     * Imports a handed-off export of this JVM: the import takes its release
+     * duty (the export stays live, and its memory pinned, until the import is
+     * released), or is refused while Java owns it or another import holds it.
+     */
+    private static NdArray wrapOwn(Export.Record own, Arena arena) {
+        NdArray view = own.view;
+        own.claimForImport(arenaName(arena));
+        boolean done = false;
+        try {
+            // The export's struct describes exactly its view, so the view's geometry needs no second proof.
+            MemorySegment whole = view.segment;
+            String what = "the pb_buffer at 0x" + Long.toHexString(own.struct.address()) + " (" + own.description() + ")";
+            MemorySegment memory = hold(arena, what, 0, whole.address(), whole.byteSize(), own::releaseFromImport);
+            if (own.readOnly || whole.isReadOnly()) {
+                memory = memory.asReadOnly();
+            }
+            NdArray v = new NdArray(memory, view.byteOffset, view.shapeRef().clone(), view.stridesRef().clone(), view.dtype,
+                    own.readOnly, null);
+            done = true;
+            return v;
+        } finally {
+            if (!done) {
+                own.unclaimImport();
+            }
+        }
+    }
+
+    /** The name of {@code arena} for messages. */
+    static String arenaName(Arena arena) {
+        return arena instanceof BufferArena b ? b.name() : arena.toString();
+    }
+
+    private static DType typeOf(Shim.Fields f, long address) {
+        DType dtype;
+        try {
+            dtype = DType.fromFormat(f.format());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(address) + " has format \""
+                    + f.format() + "\" that panbuf cannot type: " + e.getMessage() + "; nothing was imported", e);
+        }
+        if (dtype.byteSize() != f.itemSize()) {
+            throw new IllegalArgumentException("pb_buffer at 0x" + Long.toHexString(address) + ": format \""
+                    + f.format() + "\" describes " + dtype.byteSize() + "-byte items but itemsize is " + f.itemSize()
+                    + "; nothing was imported");
+        }
+        return dtype;
     }
 
     /**

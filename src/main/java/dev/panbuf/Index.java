@@ -12,27 +12,37 @@ package dev.panbuf;
  */
 public sealed interface Index permits Index.At, Index.NewAxis, Index.Ellipsis, Slice {
 
-    /** An integer index; negative values count from the end of the axis. */
+    /**
+     * {@return an integer index; negative values count from the end of the axis}
+     *
+     * @param index the position along the axis; -1 is the last element
+     */
     static Index at(long index) {
         return new At(index);
     }
 
-    /** A new axis of size 1 ({@code np.newaxis}). */
+    /** {@return a new axis of size 1 ({@code np.newaxis})} */
     static Index newAxis() {
         return NewAxis.INSTANCE;
     }
 
-    /** As many full slices as the array's remaining axes need ({@code ...}). */
+    /**
+     * {@return as many full slices as the array's remaining axes need ({@code ...})}
+     */
     static Index ellipsis() {
         return Ellipsis.INSTANCE;
     }
 
-    /** Every element of an axis ({@code :}). */
+    /** {@return every element of an axis ({@code :})} */
     static Slice all() {
         return Slice.all();
     }
 
-    /** An integer index. */
+    /**
+     * An integer index.
+     *
+     * @param index the position along the axis; negative counts from the end
+     */
     record At(long index) implements Index {
         @Override
         public String toString() {
@@ -42,6 +52,7 @@ public sealed interface Index permits Index.At, Index.NewAxis, Index.Ellipsis, S
 
     /** {@code np.newaxis}. */
     enum NewAxis implements Index {
+        /** The one new-axis item. */
         INSTANCE;
 
         @Override
@@ -52,6 +63,7 @@ public sealed interface Index permits Index.At, Index.NewAxis, Index.Ellipsis, S
 
     /** {@code ...}. */
     enum Ellipsis implements Index {
+        /** The one ellipsis item. */
         INSTANCE;
 
         @Override

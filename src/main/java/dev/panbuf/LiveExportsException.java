@@ -9,6 +9,7 @@ public final class LiveExportsException extends IllegalStateException {
 
     private static final long serialVersionUID = 1L;
 
+    /** How many exports were live. */
     private final int liveExports;
 
     LiveExportsException(String message, int liveExports) {
@@ -16,7 +17,7 @@ public final class LiveExportsException extends IllegalStateException {
         this.liveExports = liveExports;
     }
 
-    /** How many exports were live. */
+    /** {@return how many exports were live} */
     public int liveExports() {
         return liveExports;
     }

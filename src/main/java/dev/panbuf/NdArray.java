@@ -34,7 +34,9 @@ import java.util.Objects;
  * <h2>Bounds</h2>
  * Every byte a view can reach, through positive, negative and zero strides, is
  * proved to lie inside its segment when the view is made. Element accessors
- * check each index against its axis.
+ * check each index against its axis, with NumPy's rule everywhere (accessors,
+ * {@code VarHandle} coordinates, {@link #get(Index...)}): an index lies in
+ * {@code [-size, size)}, and a negative one counts from the end.
  *
  * {@snippet :
  * try (Arena arena = Arena.ofConfined()) {
@@ -52,12 +54,14 @@ import java.util.Objects;
  * The accessor must match the dtype's Java carrier ({@link DType#carrier()}):
  * a float32 array is read with {@code getFloat}, never with {@code getDouble}.
  * float16 elements are read as {@code float} (exactly) and written from
- * {@code float} (rounded to nearest even).
+ * {@code float} (rounded to nearest even). {@code forEachFloat(order, action)}
+ * and {@code forEachFloatIndexed} (one pair per carrier) visit every element
+ * in C or F order without boxing.
  *
  * <p>Views are immutable and safe to share between threads; the memory they
  * see is as thread-safe as its arena allows.
  */
-public final class NdArray {
+public final class NdArray extends NdArrayAccessors {
 
     /** Most dimensions a view may have (as NumPy and CPython's buffer protocol). */
     public static final int MAX_NDIM = 64;
@@ -72,36 +76,10 @@ public final class NdArray {
 
     private static final int C_CONTIGUOUS = 1, F_CONTIGUOUS = 2, FLAGS_UNKNOWN = -1;
 
-    static final ValueLayout.OfByte BYTE_LAYOUT = ValueLayout.JAVA_BYTE;
-    static final ValueLayout.OfShort SHORT_LE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfShort SHORT_BE = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfInt INT_LE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt INT_BE = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfLong LONG_LE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfLong LONG_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfFloat FLOAT_LE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfFloat FLOAT_BE = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
-    static final ValueLayout.OfDouble DOUBLE_LE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfDouble DOUBLE_BE = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    // The memory, geometry and dtype fields, and the typed element accessors
+    // (getFloat, setInt, ...), are in NdArrayAccessors, generated from
+    // src/main/java-templates/dev/panbuf/NdArrayAccessors.java.template.
 
-    final MemorySegment segment;
-    final long byteOffset;
-    // Null for views of up to two dimensions, whose geometry d0, d1, s0 and s1
-    // hold: a view is allocation-bound to make, and two small arrays are a
-    // third of its bytes. Read through dim(), stride(), shapeRef(), stridesRef().
-    private final long[] shape;
-    private final long[] strides;
-    final DType dtype;
-    final boolean readOnly;
-    final int ndim;
-    final int access;
-    // The first two dimensions and strides as plain fields: the fixed-arity
-    // accessors read these, which the JIT hoists out of loops more readily
-    // than array elements. Only two, to keep every view small: making a view
-    // costs about as much as allocating its bytes (3-d and 4-d accessors read
-    // the arrays). Zero beyond ndim.
-    final long d0, d1;
-    final long s0, s1;
     // NumPy's contiguity flags, computed on first use: most views are made, read
     // and dropped without anyone asking. A racy cache of a pure function of final
     // fields (as String.hash is): a thread that sees FLAGS_UNKNOWN computes them again.
@@ -135,26 +113,31 @@ public final class NdArray {
     /** Every field as given; the other constructors decide what to store. */
     private NdArray(MemorySegment segment, long byteOffset, long[] shape, long[] strides, int ndim, long d0, long d1,
             long s0, long s1, DType dtype, boolean readOnly, Object owner) {
-        this.segment = segment;
-        this.byteOffset = byteOffset;
-        this.shape = shape;
-        this.strides = strides;
-        this.dtype = dtype;
-        this.readOnly = readOnly;
-        this.ndim = ndim;
-        this.access = dtype.access;
-        this.d0 = d0;
-        this.d1 = d1;
-        this.s0 = s0;
-        this.s1 = s1;
+        // A read-only view holds a read-only segment, so nothing reached through it
+        // (segment(), a rewrap with NdArray.of, a slice for a critical call) can write.
+        super(readOnly && !segment.isReadOnly() ? segment.asReadOnly() : segment, byteOffset, shape, strides, ndim,
+                d0, d1, s0, s1, dtype, readOnly);
         this.owner = owner;
+    }
+
+    @Override
+    IllegalStateException stale(IllegalStateException closed) {
+        return Errors.stale(owner, closed);
+    }
+
+    /** This view, keeping {@code owner} reachable and naming it when the memory is gone. */
+    NdArray ownedBy(Object owner) {
+        return new NdArray(segment, byteOffset, shapeRef(), stridesRef(), dtype, readOnly, owner);
     }
 
     // ------------------------------------------------------------------ factories
 
     /**
-     * A new zero-filled array in {@code arena}, C order, aligned to 64 bytes.
+     * {@return a new zero-filled array in {@code arena}, C order, aligned to 64 bytes}
      *
+     * @param arena the arena that owns the new memory
+     * @param dtype the element type
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when a dimension is negative, there are more than
      *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
      */
@@ -163,8 +146,12 @@ public final class NdArray {
     }
 
     /**
-     * A new zero-filled array in {@code arena}, in {@code order}, aligned to 64 bytes.
+     * {@return a new zero-filled array in {@code arena}, in {@code order}, aligned to 64 bytes}
      *
+     * @param arena the arena that owns the new memory
+     * @param dtype the element type
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when a dimension is negative, there are more than
      *         {@value #MAX_NDIM} dimensions, or the byte size overflows a {@code long}
      */
@@ -180,11 +167,18 @@ public final class NdArray {
     }
 
     /**
-     * A 1-d view of the whole segment ({@code numpy.frombuffer}).
+     * {@return a 1-d view of the whole segment ({@code numpy.frombuffer})}
      *
+     * @param segment the memory to view
+     * @param dtype the element type
      * @throws IllegalArgumentException when the segment's size is not a multiple of the dtype's size
      */
     public static NdArray of(MemorySegment segment, DType dtype) {
+        return ofOwned(segment, dtype, null);
+    }
+
+    /** {@link #of(MemorySegment, DType)}, the view keeping {@code owner} reachable (and naming it when the memory is gone). */
+    static NdArray ofOwned(MemorySegment segment, DType dtype, Object owner) {
         Objects.requireNonNull(segment, "segment");
         Objects.requireNonNull(dtype, "dtype");
         long itemSize = dtype.byteSize();
@@ -193,12 +187,15 @@ public final class NdArray {
                     + dtype.str() + " elements (" + itemSize + " bytes each); slice it to a multiple first");
         }
         // The whole segment, packed: the checks of of(segment, dtype, shape) hold by construction.
-        return new NdArray(segment, 0, 1, segment.byteSize() / itemSize, 0, itemSize, 0, dtype, false, null);
+        return new NdArray(segment, 0, 1, segment.byteSize() / itemSize, 0, itemSize, 0, dtype, false, owner);
     }
 
     /**
-     * A C-contiguous view of the first {@code product(shape) * itemsize} bytes of the segment.
+     * {@return a C-contiguous view of the first {@code product(shape) * itemsize} bytes of the segment}
      *
+     * @param segment the memory to view
+     * @param dtype the element type
+     * @param shape the size of each dimension
      * @throws IllegalArgumentException when the segment is shorter than that, or the shape is invalid
      */
     public static NdArray of(MemorySegment segment, DType dtype, long... shape) {
@@ -214,14 +211,18 @@ public final class NdArray {
     }
 
     /**
-     * A view with any shape and byte strides over {@code segment}, as NumPy's
+     * {@return a view with any shape and byte strides over {@code segment}, as NumPy's
      * {@code as_strided} or {@code ndarray(shape, dtype, buffer, offset, strides)},
-     * after proving that every byte it can reach lies inside the segment.
+     * after proving that every byte it can reach lies inside the segment}
      * A view whose elements may overlap (a zero stride, or strides too short
      * for the elements between them) is read-only; see
      * {@link #asStrided(MemorySegment, DType, long, long[], long[], Overlap)}.
      *
+     * @param segment the memory to view
+     * @param dtype the element type
      * @param byteOffset offset of element {@code [0, ..., 0]} from the start of the segment
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
      * @throws IllegalArgumentException naming the reachable byte range and the segment's size when the
      *         view would reach outside it, or when shape and strides differ in length, a dimension is
      *         negative, there are more than {@value #MAX_NDIM} dimensions, or an extent overflows
@@ -233,6 +234,14 @@ public final class NdArray {
     /**
      * As {@link #asStrided(MemorySegment, DType, long, long[], long[])}, choosing
      * what happens when elements may overlap.
+     *
+     * @param segment the memory to view
+     * @param dtype the element type
+     * @param byteOffset byte offset of element {@code [0, ..., 0]}
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
+     * @param overlap whether a view whose elements may overlap is read-only (the default) or may be written
+     * @return the view
      */
     public static NdArray asStrided(MemorySegment segment, DType dtype, long byteOffset, long[] shape, long[] byteStrides,
                                     Overlap overlap) {
@@ -254,11 +263,14 @@ public final class NdArray {
     }
 
     /**
-     * A view of an existing view's memory with any shape and strides, checked
+     * {@return a view of an existing view's memory with any shape and strides, checked
      * against the whole segment of {@code base} (as {@code as_strided(base, ...)}
-     * is relative to {@code base}'s first element).
+     * is relative to {@code base}'s first element)}
      *
+     * @param base the view whose memory the new view reads
      * @param byteOffset offset from {@code base}'s element {@code [0, ..., 0]}
+     * @param shape the size of each dimension
+     * @param byteStrides byte distance between neighbours along each dimension (may be negative or zero)
      */
     public static NdArray asStrided(NdArray base, long byteOffset, long[] shape, long[] byteStrides) {
         Objects.requireNonNull(base, "base");
@@ -274,50 +286,124 @@ public final class NdArray {
         return base.readOnly && !v.readOnly ? v.asReadOnly() : v;
     }
 
-    /** A view of a Java {@code byte[]} as {@code dtype} elements in C order (no copy). */
+    /**
+     * {@return a view of a Java {@code byte[]} as {@code dtype} elements in C order (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param dtype the element type
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(byte[] data, DType dtype, long... shape) {
         return of(MemorySegment.ofArray(data), dtype, shapeOrAll(shape, data.length, dtype.byteSize()));
     }
 
-    /** A view of a {@code byte[]} as int8 elements, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code byte[]} as int8 elements, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(byte[] data, long... shape) {
         return wrap(data, DType.INT8, shape);
     }
 
-    /** A view of a {@code short[]} as native-order int16, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code short[]} as native-order int16, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(short[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT16, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code char[]} as native-order uint16, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code char[]} as native-order uint16, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(char[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.UINT16, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of an {@code int[]} as native-order int32, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of an {@code int[]} as native-order int32, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(int[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT32, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code long[]} as native-order int64, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code long[]} as native-order int64, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(long[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.INT64, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code float[]} as native-order float32, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code float[]} as native-order float32, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(float[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.FLOAT32, shapeOrAll(shape, data.length, 1));
     }
 
-    /** A view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy). */
+    /**
+     * {@return a view of a {@code double[]} as native-order float64, shape {@code (data.length,)} unless given (no copy)}
+     *
+     * @param data the array whose elements the view reads and writes; not copied
+     * @param shape the size of each dimension
+     */
     public static NdArray wrap(double[] data, long... shape) {
         return of(MemorySegment.ofArray(data), DType.FLOAT64, shapeOrAll(shape, data.length, 1));
     }
 
     /**
-     * A view of the bytes between a buffer's position and limit as {@code dtype}
+     * A new bool array holding a copy of {@code data} (one byte per element, 1
+     * for {@code true}), shape {@code (data.length,)} unless given, in memory
+     * managed by the garbage collector. There is no {@code wrap(boolean[])}:
+     * the JVM does not expose a {@code boolean[]} as memory (FFM has no
+     * {@code MemorySegment.ofArray(boolean[])}), so no view of one can exist.
+     * For a view whose writes reach a Java array, wrap a {@code byte[]} as
+     * {@link DType#BOOL}: {@code wrap(bytes, DType.BOOL)}.
+     *
+     * @param data the values to copy
+     * @param shape the shape, whose product must be {@code data.length}; none for {@code (data.length,)}
+     * @return a C-order bool array of the values
+     * @throws IllegalArgumentException when the shape does not hold exactly {@code data.length} elements
+     */
+    public static NdArray copyOf(boolean[] data, long... shape) {
+        Objects.requireNonNull(data, "data");
+        long[] dims = shape == null || shape.length == 0 ? new long[] {data.length} : Geometry.checkShape(shape);
+        long count = Geometry.byteSize(dims, 1);
+        if (count != data.length) {
+            throw new IllegalArgumentException("copyOf: shape " + Errors.shape(dims) + " holds " + count
+                    + " elements, but data has " + data.length + " values");
+        }
+        byte[] bytes = new byte[data.length];
+        for (int i = 0; i < data.length; i++) {
+            bytes[i] = data[i] ? (byte) 1 : (byte) 0;
+        }
+        return wrap(bytes, DType.BOOL, dims);
+    }
+
+    /**
+     * {@return a view of the bytes between a buffer's position and limit as {@code dtype}
      * elements in C order (no copy; heap or direct; read-only buffers give
-     * read-only views). The buffer's own byte order is ignored: the dtype says it.
+     * read-only views)} The buffer's own byte order is ignored: the dtype says it.
+     *
+     * @param buffer the buffer whose remaining bytes the view reads; not copied, its position unchanged
+     * @param dtype the element type
+     * @param shape the size of each dimension
      */
     public static NdArray of(ByteBuffer buffer, DType dtype, long... shape) {
         Objects.requireNonNull(buffer, "buffer");
@@ -340,47 +426,60 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ properties
 
-    /** The memory this view reads: the whole segment, not just the reachable part. */
+    /**
+     * {@return the memory this view reads: the whole segment, not just the reachable
+     * part} The segment of a {@linkplain #isReadOnly() read-only} view is itself
+     * read-only ({@link MemorySegment#isReadOnly()}), so no route through it can
+     * write the memory.
+     */
     public MemorySegment segment() {
         return segment;
     }
 
-    /** Offset of element {@code [0, ..., 0]} from the start of {@link #segment()}. */
+    /** {@return offset of element {@code [0, ..., 0]} from the start of {@link #segment()}} */
     public long byteOffset() {
         return byteOffset;
     }
 
-    /** The element type. */
+    /** {@return the element type} */
     public DType dtype() {
         return dtype;
     }
 
-    /** Number of dimensions (0 for a scalar view). */
+    /** {@return number of dimensions (0 for a scalar view)} */
     public int ndim() {
         return ndim;
     }
 
-    /** The size of each dimension (a copy). */
+    /** {@return the size of each dimension (a copy)} */
     public long[] shape() {
         return shape != null ? shape.clone() : pack(d0, d1);
     }
 
-    /** The size of dimension {@code axis} (negative counts from the end). */
+    /**
+     * {@return the size of dimension {@code axis} (negative counts from the end)}
+     *
+     * @param axis the axis (negative counts from the end)
+     */
     public long shape(int axis) {
         return dim(normalizeAxis(axis, ndim));
     }
 
-    /** Byte distance between neighbours along each dimension (a copy); may be negative or zero. */
+    /** {@return byte distance between neighbours along each dimension (a copy); may be negative or zero} */
     public long[] byteStrides() {
         return strides != null ? strides.clone() : pack(s0, s1);
     }
 
-    /** Byte stride of dimension {@code axis} (negative counts from the end). */
+    /**
+     * {@return byte stride of dimension {@code axis} (negative counts from the end)}
+     *
+     * @param axis the axis (negative counts from the end)
+     */
     public long byteStride(int axis) {
         return stride(normalizeAxis(axis, ndim));
     }
 
-    /** Number of elements: the product of the shape. */
+    /** {@return number of elements: the product of the shape} */
     public long elementCount() {
         // Computed, not stored: a view is allocation-bound to make, and this is rarely asked.
         if (shape == null) {
@@ -393,20 +492,22 @@ public final class NdArray {
         return count;
     }
 
-    /** Bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes}). */
+    /** {@return bytes the elements occupy: {@code elementCount() * dtype().byteSize()} (NumPy's {@code nbytes})} */
     public long byteSize() {
         return elementCount() * dtype.byteSize();
     }
 
-    /** True when writes through this view are refused. */
+    /** {@return true when writes through this view are refused} */
     public boolean isReadOnly() {
         return readOnly;
     }
 
     /**
-     * NumPy's {@code C_CONTIGUOUS} / {@code F_CONTIGUOUS} flag: the elements
+     * {@return NumPy's {@code C_CONTIGUOUS} / {@code F_CONTIGUOUS} flag: the elements
      * are packed in that order, ignoring the strides of size-1 dimensions;
-     * arrays with no elements are contiguous in both orders.
+     * arrays with no elements are contiguous in both orders}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
      */
     public boolean isContiguous(Order order) {
         int f = flags;
@@ -418,8 +519,8 @@ public final class NdArray {
     }
 
     /**
-     * True when every element's address is a multiple of the dtype's alignment
-     * (NumPy's {@code ALIGNED} flag). Heap views report their alignment within
+     * {@return true when every element's address is a multiple of the dtype's alignment
+     * (NumPy's {@code ALIGNED} flag)} Heap views report their alignment within
      * the Java array.
      */
     public boolean isAligned() {
@@ -437,7 +538,7 @@ public final class NdArray {
     }
 
     /**
-     * The native address of element {@code [0, ..., 0]}.
+     * {@return the native address of element {@code [0, ..., 0]}}
      *
      * @throws UnsupportedOperationException when the memory is on the Java heap
      */
@@ -451,7 +552,7 @@ public final class NdArray {
 
     // ------------------------------------------------------------------ views
 
-    /** The same view, refusing writes. */
+    /** {@return the same view, refusing writes} */
     public NdArray asReadOnly() {
         return readOnly ? this : new NdArray(this, byteOffset, dtype, true);
     }
@@ -462,6 +563,8 @@ public final class NdArray {
      * axis, one {@link Index#ellipsis()} stands for the axes not mentioned, and
      * unmentioned trailing axes are taken whole. The result shares memory.
      *
+     * @param index one item per indexed axis, as between NumPy's brackets
+     * @return the view (a 0-d view when every axis got an integer)
      * @throws IndexOutOfBoundsException naming the axis and size when an integer index is out of range
      * @throws IllegalArgumentException when more axes are indexed than the array has, or there are two ellipses
      */
@@ -545,7 +648,12 @@ public final class NdArray {
         return new NdArray(segment, offset, outShape, outStrides, dtype, readOnly, owner);
     }
 
-    /** {@link #get(Index...)} with one index item, without allocating the varargs array. */
+    /**
+     * {@link #get(Index...)} with one index item, without allocating the varargs array.
+     *
+     * @param index the index item of axis 0
+     * @return the view
+     */
     public NdArray get(Index index) {
         if (ndim >= 1 && ndim <= 2 && isAxisIndex(index)) {
             return indexSmall(index, null);
@@ -553,7 +661,13 @@ public final class NdArray {
         return get(new Index[] {index});
     }
 
-    /** {@link #get(Index...)} with two index items, without allocating the varargs array. */
+    /**
+     * {@link #get(Index...)} with two index items, without allocating the varargs array.
+     *
+     * @param first the index item of axis 0
+     * @param second the index item of axis 1
+     * @return the view
+     */
     public NdArray get(Index first, Index second) {
         if (ndim == 2 && isAxisIndex(first) && isAxisIndex(second)) {
             return indexSmall(first, second);
@@ -566,7 +680,7 @@ public final class NdArray {
         long i = at.index();
         long resolved = i < 0 ? i + size : i;
         if (resolved < 0 || resolved >= size) {
-            throw Errors.pythonIndexOutOfRange(i, axis, size);
+            throw Errors.indexOutOfRange(i, axis, size);
         }
         return resolved;
     }
@@ -621,6 +735,8 @@ public final class NdArray {
      * NumPy basic indexing written as in Python: {@code "1, ::2"},
      * {@code "..., -1"}, {@code ":, newaxis"} ({@code None} also means a new axis).
      *
+     * @param index the text between NumPy's brackets
+     * @return the view, as {@link #get(Index...)} makes it
      * @throws IllegalArgumentException quoting the text when an item is not an integer, slice,
      *         {@code ...} or {@code newaxis}, and as {@link #get(Index...)}
      */
@@ -665,7 +781,7 @@ public final class NdArray {
         return out.toArray(Index[]::new);
     }
 
-    /** The view with its axes reversed ({@code a.T}). */
+    /** {@return the view with its axes reversed ({@code a.T})} */
     public NdArray transpose() {
         if (ndim <= 2) {
             return ndim < 2 ? new NdArray(this, byteOffset, dtype, readOnly)
@@ -681,9 +797,10 @@ public final class NdArray {
     }
 
     /**
-     * The view with its axes permuted: axis {@code i} of the result is axis
-     * {@code axes[i]} of this array (negative axes count from the end).
+     * {@return the view with its axes permuted: axis {@code i} of the result is axis
+     * {@code axes[i]} of this array (negative axes count from the end)}
      *
+     * @param axes the new order of the axes
      * @throws IllegalArgumentException when axes is not a permutation of this array's axes
      */
     public NdArray transpose(int... axes) {
@@ -707,7 +824,12 @@ public final class NdArray {
         return new NdArray(segment, byteOffset, sh, st, dtype, readOnly, owner);
     }
 
-    /** The view with two axes exchanged. */
+    /**
+     * {@return the view with two axes exchanged}
+     *
+     * @param axis1 one axis (negative counts from the end)
+     * @param axis2 the other axis (negative counts from the end)
+     */
     public NdArray swapAxes(int axis1, int axis2) {
         int a = normalizeAxis(axis1, ndim);
         int b = normalizeAxis(axis2, ndim);
@@ -721,10 +843,11 @@ public final class NdArray {
     }
 
     /**
-     * The same elements, read in C order, with a new shape; one dimension may
-     * be {@code -1} and is then inferred. A view whenever NumPy's
+     * {@return the same elements, read in C order, with a new shape; one dimension may
+     * be {@code -1} and is then inferred} A view whenever NumPy's
      * {@code reshape} would make one.
      *
+     * @param newShape the new size of each dimension; one may be -1 (inferred)
      * @throws IllegalArgumentException when the element counts differ, more than one dimension
      *         is {@code -1}, or the strides allow no view; the message then says to call
      *         {@code copy(Order.C).reshape(...)}
@@ -733,7 +856,12 @@ public final class NdArray {
         return reshape(Order.C, newShape);
     }
 
-    /** {@link #reshape(long...)} to one dimension, without allocating the varargs array. */
+    /**
+     * {@link #reshape(long...)} to one dimension, without allocating the varargs array.
+     *
+     * @param length the one dimension; -1 for every element
+     * @return the view, as {@link #reshape(long...)} makes it
+     */
     public NdArray reshape(long length) {
         if (length > 0 && length == elementCount() && ndim != 1 && isContiguous(Order.C)) {
             return new NdArray(segment, byteOffset, 1, length, 0, dtype.byteSize(), 0, dtype, readOnly, owner);
@@ -741,7 +869,13 @@ public final class NdArray {
         return reshape(Order.C, new long[] {length});
     }
 
-    /** {@link #reshape(long...)} to two dimensions, without allocating the varargs array. */
+    /**
+     * {@link #reshape(long...)} to two dimensions, without allocating the varargs array.
+     *
+     * @param rows the first dimension; -1 to infer it
+     * @param columns the second dimension; -1 to infer it
+     * @return the view, as {@link #reshape(long...)} makes it
+     */
     public NdArray reshape(long rows, long columns) {
         // A packed source with elements gets packed strides; everything else (-1, empty
         // arrays whose byte size may overflow, strided sources) takes the general path.
@@ -756,6 +890,10 @@ public final class NdArray {
     /**
      * As {@link #reshape(long...)}, reading and placing the elements in {@code order}
      * (NumPy's {@code reshape(..., order='F')} for {@link Order#F}).
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param newShape the new size of each dimension; one may be -1 (inferred)
+     * @return the view
      */
     public NdArray reshape(Order order, long... newShape) {
         Objects.requireNonNull(order, "order");
@@ -785,9 +923,10 @@ public final class NdArray {
     }
 
     /**
-     * A read-only view with {@code newShape}, repeating this array along new
-     * leading axes and along axes of size 1 with stride 0 ({@code numpy.broadcast_to}).
+     * {@return a read-only view with {@code newShape}, repeating this array along new
+     * leading axes and along axes of size 1 with stride 0 ({@code numpy.broadcast_to})}
      *
+     * @param newShape the shape to broadcast to
      * @throws IllegalArgumentException naming the axis when a dimension is neither equal nor 1
      */
     public NdArray broadcastTo(long... newShape) {
@@ -817,7 +956,7 @@ public final class NdArray {
         return new NdArray(segment, byteOffset, dims, st, dtype, true, owner);
     }
 
-    /** The view without its size-1 axes. */
+    /** {@return the view without its size-1 axes} */
     public NdArray squeeze() {
         int kept = 0;
         for (int i = 0; i < ndim; i++) {
@@ -838,8 +977,9 @@ public final class NdArray {
     }
 
     /**
-     * The view without the given axes, each of which must have size 1.
+     * {@return the view without the given axes, each of which must have size 1}
      *
+     * @param axes the size-1 axes to drop (negative counts from the end)
      * @throws IllegalArgumentException naming the axis and its size otherwise
      */
     public NdArray squeeze(int... axes) {
@@ -873,9 +1013,11 @@ public final class NdArray {
     }
 
     /**
-     * The view with a size-1 axis inserted at {@code axis} (of the result;
+     * {@return the view with a size-1 axis inserted at {@code axis} (of the result;
      * negative counts from the end), as {@code numpy.expand_dims}, which
-     * reshapes, so the new axis gets the stride NumPy's reshape gives it.
+     * reshapes, so the new axis gets the stride NumPy's reshape gives it}
+     *
+     * @param axis the axis (negative counts from the end)
      */
     public NdArray expandDims(int axis) {
         if (ndim + 1 > MAX_NDIM) {
@@ -890,9 +1032,10 @@ public final class NdArray {
     }
 
     /**
-     * The view of one field of a record dtype, as {@code a['x']} in NumPy:
-     * same shape and strides, the field's dtype, offset by the field's position.
+     * {@return the view of one field of a record dtype, as {@code a['x']} in NumPy:
+     * same shape and strides, the field's dtype, offset by the field's position}
      *
+     * @param name the field's name
      * @throws IllegalArgumentException listing the field names when there is no such field,
      *         or when the dtype is not a record
      */
@@ -902,9 +1045,10 @@ public final class NdArray {
     }
 
     /**
-     * The same memory as a view of another dtype of the same byte size
-     * ({@code a.view(dtype)} in NumPy when the sizes agree): reinterprets, converts nothing.
+     * {@return the same memory as a view of another dtype of the same byte size
+     * ({@code a.view(dtype)} in NumPy when the sizes agree): reinterprets, converts nothing}
      *
+     * @param newType the dtype to read the bytes as
      * @throws IllegalArgumentException when the byte sizes differ
      */
     public NdArray view(DType newType) {
@@ -924,1547 +1068,22 @@ public final class NdArray {
         return (int) a;
     }
 
-    // ------------------------------------------------------------------ element offsets
-
-    private long offsetOf() {
-        if (ndim != 0) {
-            throw Errors.wrongArity(0, ndim);
-        }
-        return byteOffset;
-    }
-
-    // Each typed accessor passes its element size as a constant. When the last
-    // axis's stride equals it (contiguous rows, the common case) the offset is a
-    // constant multiple of the last index, which lets the JIT prove FFM's bounds
-    // check away in a counted loop instead of repeating it for every element.
-    // Both branches compute the same offset, whatever `item` is.
-
-    private long offsetOf(long i0, long item) {
-        if (ndim != 1) {
-            throw Errors.wrongArity(1, ndim);
-        }
-        long i = check(i0, d0, 0);
-        return byteOffset + (s0 == item ? i * item : i * s0);
-    }
-
-    private long offsetOf(long i0, long i1, long item) {
-        if (ndim != 2) {
-            throw Errors.wrongArity(2, ndim);
-        }
-        long outer = check(i0, d0, 0) * s0;
-        long i = check(i1, d1, 1);
-        return byteOffset + outer + (s1 == item ? i * item : i * s1);
-    }
-
-    private long offsetOf(long i0, long i1, long i2, long item) {
-        if (ndim != 3) {
-            throw Errors.wrongArity(3, ndim);
-        }
-        long outer = check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1;
-        long i = check(i2, shape[2], 2);
-        long s2 = strides[2];
-        return byteOffset + outer + (s2 == item ? i * item : i * s2);
-    }
-
-    private long offsetOf(long i0, long i1, long i2, long i3, long item) {
-        if (ndim != 4) {
-            throw Errors.wrongArity(4, ndim);
-        }
-        long outer = check(i0, d0, 0) * s0 + check(i1, d1, 1) * s1 + check(i2, shape[2], 2) * strides[2];
-        long i = check(i3, shape[3], 3);
-        long s3 = strides[3];
-        return byteOffset + outer + (s3 == item ? i * item : i * s3);
-    }
-
-    private long offsetOfAll(long[] indices) {
-        Objects.requireNonNull(indices, "indices");
-        if (indices.length != ndim) {
-            throw Errors.wrongArity(indices.length, ndim);
-        }
-        long at = byteOffset;
-        for (int axis = 0; axis < ndim; axis++) {
-            at += check(indices[axis], dim(axis), axis) * stride(axis);
-        }
-        return at;
-    }
-
-    /** Byte offset in {@link #segment()} of the element at {@code indices}, bounds-checked. */
+    /**
+     * {@return byte offset in {@link #segment()} of the element at {@code indices}, bounds-checked}
+     *
+     * @param indices one index per axis
+     */
     public long byteOffsetOf(long... indices) {
         return offsetOfAll(indices);
-    }
-
-    static long check(long index, long size, int axis) {
-        try {
-            // Objects.checkIndex is an intrinsic the JIT removes from counted loops.
-            return Objects.checkIndex(index, size);
-        } catch (IndexOutOfBoundsException e) {
-            throw Errors.indexOutOfRange(index, axis, size);
-        }
-    }
-
-    // ------------------------------------------------------------------ typed access, slow paths
-
-    private boolean readBoolean(long at) {
-        if (access != DType.A_BOOL) {
-            throw Errors.wrongCarrier("getBoolean", boolean.class, dtype);
-        }
-        return segment.get(BYTE_LAYOUT, at) != 0;
-    }
-
-    private void writeBoolean(long at, boolean value) {
-        if (access != DType.A_BOOL) {
-            throw Errors.wrongCarrier("setBoolean", boolean.class, dtype);
-        }
-        checkWritable("setBoolean");
-        segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-    }
-
-    private byte readByte(long at) {
-        if (access != DType.A_I8) {
-            throw Errors.wrongCarrier("getByte", byte.class, dtype);
-        }
-        return segment.get(BYTE_LAYOUT, at);
-    }
-
-    private void writeByte(long at, byte value) {
-        if (access != DType.A_I8) {
-            throw Errors.wrongCarrier("setByte", byte.class, dtype);
-        }
-        checkWritable("setByte");
-        segment.set(BYTE_LAYOUT, at, value);
-    }
-
-    private short readShort(long at) {
-        return switch (access) {
-            case DType.A_I16_LE -> segment.get(SHORT_LE, at);
-            case DType.A_I16_BE -> segment.get(SHORT_BE, at);
-            default -> throw Errors.wrongCarrier("getShort", short.class, dtype);
-        };
-    }
-
-    private void writeShort(long at, short value) {
-        if (access != DType.A_I16_LE && access != DType.A_I16_BE) {
-            throw Errors.wrongCarrier("setShort", short.class, dtype);
-        }
-        checkWritable("setShort");
-        segment.set(access == DType.A_I16_LE ? SHORT_LE : SHORT_BE, at, value);
-    }
-
-    private int readInt(long at) {
-        return switch (access) {
-            case DType.A_I32_LE -> segment.get(INT_LE, at);
-            case DType.A_I32_BE -> segment.get(INT_BE, at);
-            default -> throw Errors.wrongCarrier("getInt", int.class, dtype);
-        };
-    }
-
-    private void writeInt(long at, int value) {
-        if (access != DType.A_I32_LE && access != DType.A_I32_BE) {
-            throw Errors.wrongCarrier("setInt", int.class, dtype);
-        }
-        checkWritable("setInt");
-        segment.set(access == DType.A_I32_LE ? INT_LE : INT_BE, at, value);
-    }
-
-    private long readLong(long at) {
-        return switch (access) {
-            case DType.A_I64_LE -> segment.get(LONG_LE, at);
-            case DType.A_I64_BE -> segment.get(LONG_BE, at);
-            default -> throw Errors.wrongCarrier("getLong", long.class, dtype);
-        };
-    }
-
-    private void writeLong(long at, long value) {
-        if (access != DType.A_I64_LE && access != DType.A_I64_BE) {
-            throw Errors.wrongCarrier("setLong", long.class, dtype);
-        }
-        checkWritable("setLong");
-        segment.set(access == DType.A_I64_LE ? LONG_LE : LONG_BE, at, value);
-    }
-
-    private float readFloat(long at) {
-        return switch (access) {
-            case DType.A_F32_LE -> segment.get(FLOAT_LE, at);
-            case DType.A_F32_BE -> segment.get(FLOAT_BE, at);
-            case DType.A_F16_LE -> Float.float16ToFloat(segment.get(SHORT_LE, at));
-            case DType.A_F16_BE -> Float.float16ToFloat(segment.get(SHORT_BE, at));
-            default -> throw Errors.wrongCarrier("getFloat", float.class, dtype);
-        };
-    }
-
-    private void writeFloat(long at, float value) {
-        switch (access) {
-            case DType.A_F32_LE, DType.A_F32_BE -> {
-                checkWritable("setFloat");
-                segment.set(access == DType.A_F32_LE ? FLOAT_LE : FLOAT_BE, at, value);
-            }
-            case DType.A_F16_LE, DType.A_F16_BE -> {
-                checkWritable("setFloat");
-                segment.set(access == DType.A_F16_LE ? SHORT_LE : SHORT_BE, at, Float.floatToFloat16(value));
-            }
-            default -> throw Errors.wrongCarrier("setFloat", float.class, dtype);
-        }
-    }
-
-    private double readDouble(long at) {
-        return switch (access) {
-            case DType.A_F64_LE -> segment.get(DOUBLE_LE, at);
-            case DType.A_F64_BE -> segment.get(DOUBLE_BE, at);
-            default -> throw Errors.wrongCarrier("getDouble", double.class, dtype);
-        };
-    }
-
-    private void writeDouble(long at, double value) {
-        if (access != DType.A_F64_LE && access != DType.A_F64_BE) {
-            throw Errors.wrongCarrier("setDouble", double.class, dtype);
-        }
-        checkWritable("setDouble");
-        segment.set(access == DType.A_F64_LE ? DOUBLE_LE : DOUBLE_BE, at, value);
-    }
-
-    private void checkWritable(String what) {
-        if (readOnly) {
-            throw Errors.readOnly(what);
-        }
-    }
-
-    // ---- boolean ----
-    /**
-     * Reads the boolean element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean() {
-        long at = offsetOf();
-        if (access == DType.A_BOOL) {
-            return segment.get(BYTE_LAYOUT, at) != 0;
-        }
-        return readBoolean(at);
-    }
-
-    /**
-     * Writes the boolean element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as boolean, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value) {
-        long at = offsetOf();
-        if (access == DType.A_BOOL && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-            return;
-        }
-        writeBoolean(at, value);
-    }
-
-    /**
-     * Reads the boolean element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean(long i0) {
-        long at = offsetOf(i0, 1);
-        if (access == DType.A_BOOL) {
-            return segment.get(BYTE_LAYOUT, at) != 0;
-        }
-        return readBoolean(at);
-    }
-
-    /**
-     * Writes the boolean element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as boolean, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value, long i0) {
-        long at = offsetOf(i0, 1);
-        if (access == DType.A_BOOL && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-            return;
-        }
-        writeBoolean(at, value);
-    }
-
-    /**
-     * Reads the boolean element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean(long i0, long i1) {
-        long at = offsetOf(i0, i1, 1);
-        if (access == DType.A_BOOL) {
-            return segment.get(BYTE_LAYOUT, at) != 0;
-        }
-        return readBoolean(at);
-    }
-
-    /**
-     * Writes the boolean element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as boolean, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 1);
-        if (access == DType.A_BOOL && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-            return;
-        }
-        writeBoolean(at, value);
-    }
-
-    /**
-     * Reads the boolean element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 1);
-        if (access == DType.A_BOOL) {
-            return segment.get(BYTE_LAYOUT, at) != 0;
-        }
-        return readBoolean(at);
-    }
-
-    /**
-     * Writes the boolean element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as boolean, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 1);
-        if (access == DType.A_BOOL && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-            return;
-        }
-        writeBoolean(at, value);
-    }
-
-    /**
-     * Reads the boolean element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 1);
-        if (access == DType.A_BOOL) {
-            return segment.get(BYTE_LAYOUT, at) != 0;
-        }
-        return readBoolean(at);
-    }
-
-    /**
-     * Writes the boolean element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as boolean, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 1);
-        if (access == DType.A_BOOL && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value ? (byte) 1 : (byte) 0);
-            return;
-        }
-        writeBoolean(at, value);
-    }
-
-    /**
-     * Reads the boolean element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as boolean
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public boolean getBoolean(long... indices) {
-        return readBoolean(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the boolean element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as boolean, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setBoolean(boolean value, long... indices) {
-        writeBoolean(offsetOfAll(indices), value);
-    }
-
-    // ---- byte ----
-    /**
-     * Reads the byte element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte() {
-        long at = offsetOf();
-        if (access == DType.A_I8) {
-            return segment.get(BYTE_LAYOUT, at);
-        }
-        return readByte(at);
-    }
-
-    /**
-     * Writes the byte element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as byte, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value) {
-        long at = offsetOf();
-        if (access == DType.A_I8 && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value);
-            return;
-        }
-        writeByte(at, value);
-    }
-
-    /**
-     * Reads the byte element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte(long i0) {
-        long at = offsetOf(i0, 1);
-        if (access == DType.A_I8) {
-            return segment.get(BYTE_LAYOUT, at);
-        }
-        return readByte(at);
-    }
-
-    /**
-     * Writes the byte element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as byte, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value, long i0) {
-        long at = offsetOf(i0, 1);
-        if (access == DType.A_I8 && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value);
-            return;
-        }
-        writeByte(at, value);
-    }
-
-    /**
-     * Reads the byte element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte(long i0, long i1) {
-        long at = offsetOf(i0, i1, 1);
-        if (access == DType.A_I8) {
-            return segment.get(BYTE_LAYOUT, at);
-        }
-        return readByte(at);
-    }
-
-    /**
-     * Writes the byte element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as byte, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 1);
-        if (access == DType.A_I8 && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value);
-            return;
-        }
-        writeByte(at, value);
-    }
-
-    /**
-     * Reads the byte element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 1);
-        if (access == DType.A_I8) {
-            return segment.get(BYTE_LAYOUT, at);
-        }
-        return readByte(at);
-    }
-
-    /**
-     * Writes the byte element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as byte, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 1);
-        if (access == DType.A_I8 && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value);
-            return;
-        }
-        writeByte(at, value);
-    }
-
-    /**
-     * Reads the byte element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 1);
-        if (access == DType.A_I8) {
-            return segment.get(BYTE_LAYOUT, at);
-        }
-        return readByte(at);
-    }
-
-    /**
-     * Writes the byte element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as byte, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 1);
-        if (access == DType.A_I8 && !readOnly) {
-            segment.set(BYTE_LAYOUT, at, value);
-            return;
-        }
-        writeByte(at, value);
-    }
-
-    /**
-     * Reads the byte element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as byte
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public byte getByte(long... indices) {
-        return readByte(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the byte element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as byte, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setByte(byte value, long... indices) {
-        writeByte(offsetOfAll(indices), value);
-    }
-
-    // ---- short ----
-    /**
-     * Reads the short element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort() {
-        long at = offsetOf();
-        if (access == DType.A_I16_LE) {
-            return segment.get(SHORT_LE, at);
-        }
-        return readShort(at);
-    }
-
-    /**
-     * Writes the short element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as short, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value) {
-        long at = offsetOf();
-        if (access == DType.A_I16_LE && !readOnly) {
-            segment.set(SHORT_LE, at, value);
-            return;
-        }
-        writeShort(at, value);
-    }
-
-    /**
-     * Reads the short element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort(long i0) {
-        long at = offsetOf(i0, 2);
-        if (access == DType.A_I16_LE) {
-            return segment.get(SHORT_LE, at);
-        }
-        return readShort(at);
-    }
-
-    /**
-     * Writes the short element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as short, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value, long i0) {
-        long at = offsetOf(i0, 2);
-        if (access == DType.A_I16_LE && !readOnly) {
-            segment.set(SHORT_LE, at, value);
-            return;
-        }
-        writeShort(at, value);
-    }
-
-    /**
-     * Reads the short element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort(long i0, long i1) {
-        long at = offsetOf(i0, i1, 2);
-        if (access == DType.A_I16_LE) {
-            return segment.get(SHORT_LE, at);
-        }
-        return readShort(at);
-    }
-
-    /**
-     * Writes the short element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as short, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 2);
-        if (access == DType.A_I16_LE && !readOnly) {
-            segment.set(SHORT_LE, at, value);
-            return;
-        }
-        writeShort(at, value);
-    }
-
-    /**
-     * Reads the short element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 2);
-        if (access == DType.A_I16_LE) {
-            return segment.get(SHORT_LE, at);
-        }
-        return readShort(at);
-    }
-
-    /**
-     * Writes the short element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as short, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 2);
-        if (access == DType.A_I16_LE && !readOnly) {
-            segment.set(SHORT_LE, at, value);
-            return;
-        }
-        writeShort(at, value);
-    }
-
-    /**
-     * Reads the short element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 2);
-        if (access == DType.A_I16_LE) {
-            return segment.get(SHORT_LE, at);
-        }
-        return readShort(at);
-    }
-
-    /**
-     * Writes the short element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as short, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 2);
-        if (access == DType.A_I16_LE && !readOnly) {
-            segment.set(SHORT_LE, at, value);
-            return;
-        }
-        writeShort(at, value);
-    }
-
-    /**
-     * Reads the short element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as short
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public short getShort(long... indices) {
-        return readShort(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the short element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as short, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setShort(short value, long... indices) {
-        writeShort(offsetOfAll(indices), value);
-    }
-
-    // ---- int ----
-    /**
-     * Reads the int element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt() {
-        long at = offsetOf();
-        if (access == DType.A_I32_LE) {
-            return segment.get(INT_LE, at);
-        }
-        return readInt(at);
-    }
-
-    /**
-     * Writes the int element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as int, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value) {
-        long at = offsetOf();
-        if (access == DType.A_I32_LE && !readOnly) {
-            segment.set(INT_LE, at, value);
-            return;
-        }
-        writeInt(at, value);
-    }
-
-    /**
-     * Reads the int element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt(long i0) {
-        long at = offsetOf(i0, 4);
-        if (access == DType.A_I32_LE) {
-            return segment.get(INT_LE, at);
-        }
-        return readInt(at);
-    }
-
-    /**
-     * Writes the int element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as int, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value, long i0) {
-        long at = offsetOf(i0, 4);
-        if (access == DType.A_I32_LE && !readOnly) {
-            segment.set(INT_LE, at, value);
-            return;
-        }
-        writeInt(at, value);
-    }
-
-    /**
-     * Reads the int element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt(long i0, long i1) {
-        long at = offsetOf(i0, i1, 4);
-        if (access == DType.A_I32_LE) {
-            return segment.get(INT_LE, at);
-        }
-        return readInt(at);
-    }
-
-    /**
-     * Writes the int element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as int, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 4);
-        if (access == DType.A_I32_LE && !readOnly) {
-            segment.set(INT_LE, at, value);
-            return;
-        }
-        writeInt(at, value);
-    }
-
-    /**
-     * Reads the int element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 4);
-        if (access == DType.A_I32_LE) {
-            return segment.get(INT_LE, at);
-        }
-        return readInt(at);
-    }
-
-    /**
-     * Writes the int element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as int, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 4);
-        if (access == DType.A_I32_LE && !readOnly) {
-            segment.set(INT_LE, at, value);
-            return;
-        }
-        writeInt(at, value);
-    }
-
-    /**
-     * Reads the int element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 4);
-        if (access == DType.A_I32_LE) {
-            return segment.get(INT_LE, at);
-        }
-        return readInt(at);
-    }
-
-    /**
-     * Writes the int element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as int, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 4);
-        if (access == DType.A_I32_LE && !readOnly) {
-            segment.set(INT_LE, at, value);
-            return;
-        }
-        writeInt(at, value);
-    }
-
-    /**
-     * Reads the int element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as int
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public int getInt(long... indices) {
-        return readInt(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the int element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as int, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setInt(int value, long... indices) {
-        writeInt(offsetOfAll(indices), value);
-    }
-
-    // ---- long ----
-    /**
-     * Reads the long element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong() {
-        long at = offsetOf();
-        if (access == DType.A_I64_LE) {
-            return segment.get(LONG_LE, at);
-        }
-        return readLong(at);
-    }
-
-    /**
-     * Writes the long element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as long, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value) {
-        long at = offsetOf();
-        if (access == DType.A_I64_LE && !readOnly) {
-            segment.set(LONG_LE, at, value);
-            return;
-        }
-        writeLong(at, value);
-    }
-
-    /**
-     * Reads the long element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong(long i0) {
-        long at = offsetOf(i0, 8);
-        if (access == DType.A_I64_LE) {
-            return segment.get(LONG_LE, at);
-        }
-        return readLong(at);
-    }
-
-    /**
-     * Writes the long element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as long, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value, long i0) {
-        long at = offsetOf(i0, 8);
-        if (access == DType.A_I64_LE && !readOnly) {
-            segment.set(LONG_LE, at, value);
-            return;
-        }
-        writeLong(at, value);
-    }
-
-    /**
-     * Reads the long element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong(long i0, long i1) {
-        long at = offsetOf(i0, i1, 8);
-        if (access == DType.A_I64_LE) {
-            return segment.get(LONG_LE, at);
-        }
-        return readLong(at);
-    }
-
-    /**
-     * Writes the long element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as long, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 8);
-        if (access == DType.A_I64_LE && !readOnly) {
-            segment.set(LONG_LE, at, value);
-            return;
-        }
-        writeLong(at, value);
-    }
-
-    /**
-     * Reads the long element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 8);
-        if (access == DType.A_I64_LE) {
-            return segment.get(LONG_LE, at);
-        }
-        return readLong(at);
-    }
-
-    /**
-     * Writes the long element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as long, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 8);
-        if (access == DType.A_I64_LE && !readOnly) {
-            segment.set(LONG_LE, at, value);
-            return;
-        }
-        writeLong(at, value);
-    }
-
-    /**
-     * Reads the long element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 8);
-        if (access == DType.A_I64_LE) {
-            return segment.get(LONG_LE, at);
-        }
-        return readLong(at);
-    }
-
-    /**
-     * Writes the long element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as long, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 8);
-        if (access == DType.A_I64_LE && !readOnly) {
-            segment.set(LONG_LE, at, value);
-            return;
-        }
-        writeLong(at, value);
-    }
-
-    /**
-     * Reads the long element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as long
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public long getLong(long... indices) {
-        return readLong(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the long element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as long, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setLong(long value, long... indices) {
-        writeLong(offsetOfAll(indices), value);
-    }
-
-    // ---- float ----
-    /**
-     * Reads the float element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat() {
-        long at = offsetOf();
-        if (access == DType.A_F32_LE) {
-            return segment.get(FLOAT_LE, at);
-        }
-        return readFloat(at);
-    }
-
-    /**
-     * Writes the float element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as float, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value) {
-        long at = offsetOf();
-        if (access == DType.A_F32_LE && !readOnly) {
-            segment.set(FLOAT_LE, at, value);
-            return;
-        }
-        writeFloat(at, value);
-    }
-
-    /**
-     * Reads the float element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat(long i0) {
-        long at = offsetOf(i0, 4);
-        if (access == DType.A_F32_LE) {
-            return segment.get(FLOAT_LE, at);
-        }
-        return readFloat(at);
-    }
-
-    /**
-     * Writes the float element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as float, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value, long i0) {
-        long at = offsetOf(i0, 4);
-        if (access == DType.A_F32_LE && !readOnly) {
-            segment.set(FLOAT_LE, at, value);
-            return;
-        }
-        writeFloat(at, value);
-    }
-
-    /**
-     * Reads the float element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat(long i0, long i1) {
-        long at = offsetOf(i0, i1, 4);
-        if (access == DType.A_F32_LE) {
-            return segment.get(FLOAT_LE, at);
-        }
-        return readFloat(at);
-    }
-
-    /**
-     * Writes the float element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as float, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 4);
-        if (access == DType.A_F32_LE && !readOnly) {
-            segment.set(FLOAT_LE, at, value);
-            return;
-        }
-        writeFloat(at, value);
-    }
-
-    /**
-     * Reads the float element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 4);
-        if (access == DType.A_F32_LE) {
-            return segment.get(FLOAT_LE, at);
-        }
-        return readFloat(at);
-    }
-
-    /**
-     * Writes the float element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as float, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 4);
-        if (access == DType.A_F32_LE && !readOnly) {
-            segment.set(FLOAT_LE, at, value);
-            return;
-        }
-        writeFloat(at, value);
-    }
-
-    /**
-     * Reads the float element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 4);
-        if (access == DType.A_F32_LE) {
-            return segment.get(FLOAT_LE, at);
-        }
-        return readFloat(at);
-    }
-
-    /**
-     * Writes the float element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as float, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 4);
-        if (access == DType.A_F32_LE && !readOnly) {
-            segment.set(FLOAT_LE, at, value);
-            return;
-        }
-        writeFloat(at, value);
-    }
-
-    /**
-     * Reads the float element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as float
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public float getFloat(long... indices) {
-        return readFloat(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the float element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as float, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setFloat(float value, long... indices) {
-        writeFloat(offsetOfAll(indices), value);
-    }
-
-    // ---- double ----
-    /**
-     * Reads the double element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions or its dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble() {
-        long at = offsetOf();
-        if (access == DType.A_F64_LE) {
-            return segment.get(DOUBLE_LE, at);
-        }
-        return readDouble(at);
-    }
-
-    /**
-     * Writes the double element at the given indices of a 0-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 0 dimensions, its dtype is not written as double, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value) {
-        long at = offsetOf();
-        if (access == DType.A_F64_LE && !readOnly) {
-            segment.set(DOUBLE_LE, at, value);
-            return;
-        }
-        writeDouble(at, value);
-    }
-
-    /**
-     * Reads the double element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension or its dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble(long i0) {
-        long at = offsetOf(i0, 8);
-        if (access == DType.A_F64_LE) {
-            return segment.get(DOUBLE_LE, at);
-        }
-        return readDouble(at);
-    }
-
-    /**
-     * Writes the double element at the given index of a 1-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 1 dimension, its dtype is not written as double, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value, long i0) {
-        long at = offsetOf(i0, 8);
-        if (access == DType.A_F64_LE && !readOnly) {
-            segment.set(DOUBLE_LE, at, value);
-            return;
-        }
-        writeDouble(at, value);
-    }
-
-    /**
-     * Reads the double element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions or its dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble(long i0, long i1) {
-        long at = offsetOf(i0, i1, 8);
-        if (access == DType.A_F64_LE) {
-            return segment.get(DOUBLE_LE, at);
-        }
-        return readDouble(at);
-    }
-
-    /**
-     * Writes the double element at the given indices of a 2-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 2 dimensions, its dtype is not written as double, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value, long i0, long i1) {
-        long at = offsetOf(i0, i1, 8);
-        if (access == DType.A_F64_LE && !readOnly) {
-            segment.set(DOUBLE_LE, at, value);
-            return;
-        }
-        writeDouble(at, value);
-    }
-
-    /**
-     * Reads the double element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions or its dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble(long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 8);
-        if (access == DType.A_F64_LE) {
-            return segment.get(DOUBLE_LE, at);
-        }
-        return readDouble(at);
-    }
-
-    /**
-     * Writes the double element at the given indices of a 3-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 3 dimensions, its dtype is not written as double, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value, long i0, long i1, long i2) {
-        long at = offsetOf(i0, i1, i2, 8);
-        if (access == DType.A_F64_LE && !readOnly) {
-            segment.set(DOUBLE_LE, at, value);
-            return;
-        }
-        writeDouble(at, value);
-    }
-
-    /**
-     * Reads the double element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions or its dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble(long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 8);
-        if (access == DType.A_F64_LE) {
-            return segment.get(DOUBLE_LE, at);
-        }
-        return readDouble(at);
-    }
-
-    /**
-     * Writes the double element at the given indices of a 4-d array.
-     *
-     * @throws IllegalArgumentException when the array does not have 4 dimensions, its dtype is not written as double, or it is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value, long i0, long i1, long i2, long i3) {
-        long at = offsetOf(i0, i1, i2, i3, 8);
-        if (access == DType.A_F64_LE && !readOnly) {
-            segment.set(DOUBLE_LE, at, value);
-            return;
-        }
-        writeDouble(at, value);
-    }
-
-    /**
-     * Reads the double element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()} or the dtype is not read as double
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public double getDouble(long... indices) {
-        return readDouble(offsetOfAll(indices));
-    }
-
-    /**
-     * Writes the double element at {@code indices} (one per dimension).
-     *
-     * @throws IllegalArgumentException when the number of indices is not {@link #ndim()}, the dtype is not written as double, or the array is read-only
-     * @throws IndexOutOfBoundsException naming the axis, index and size when an index is out of range
-     * @throws IllegalStateException when the memory's arena is closed
-     * @throws WrongThreadException when called outside the thread owning a confined arena
-     */
-    public void setDouble(double value, long... indices) {
-        writeDouble(offsetOfAll(indices), value);
     }
 
     // ------------------------------------------------------------------ VarHandle
 
     /**
-     * A {@link VarHandle} whose coordinates are this view's {@link #ndim()}
+     * {@return a {@link VarHandle} whose coordinates are this view's {@link #ndim()}
      * {@code long} indices and whose value type is the dtype's carrier
      * ({@link DType#carrier()}); it checks each index like the typed accessors
-     * and refuses writes (and atomic updates) on read-only views. Volatile and
+     * and refuses writes (and atomic updates) on read-only views} Volatile and
      * atomic access modes ({@code compareAndSet}, {@code getAndAdd}, ...) work
      * when every element is aligned ({@link #isAligned()}) in memory that
      * guarantees it; otherwise they throw {@link UnsupportedOperationException},
@@ -2525,46 +1144,27 @@ public final class NdArray {
         }
         return vh;
     }
-
-    long offsetFor(long[] indices) {
-        return offsetOfAll(indices);
-    }
-
-    long offsetFor0() {
-        return offsetOf();
-    }
-
-    long offsetFor1(long i0) {
-        return offsetOf(i0, dtype.byteSize());
-    }
-
-    long offsetFor2(long i0, long i1) {
-        return offsetOf(i0, i1, dtype.byteSize());
-    }
-
-    long offsetFor3(long i0, long i1, long i2) {
-        return offsetOf(i0, i1, i2, dtype.byteSize());
-    }
-
-    long offsetFor4(long i0, long i1, long i2, long i3) {
-        return offsetOf(i0, i1, i2, i3, dtype.byteSize());
-    }
-
     // ------------------------------------------------------------------ copies (by name only)
 
-    /** A C-order copy in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    /** {@return a C-order copy in memory managed by the garbage collector ({@link Arena#ofAuto()})} */
     public NdArray copy() {
         return copy(Order.C);
     }
 
-    /** A copy in {@code order}, in memory managed by the garbage collector ({@link Arena#ofAuto()}). */
+    /**
+     * {@return a copy in {@code order}, in memory managed by the garbage collector ({@link Arena#ofAuto()})}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     */
     public NdArray copy(Order order) {
         return copy(order, Arena.ofAuto());
     }
 
     /**
-     * A copy in {@code order}, allocated in {@code arena}. Writable even when this view is not.
+     * {@return a copy in {@code order}, allocated in {@code arena}} Writable even when this view is not.
      *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param arena the arena that owns the new memory
      * @throws IllegalStateException when this view's memory is closed
      */
     public NdArray copy(Order order, Arena arena) {
@@ -2582,6 +1182,7 @@ public final class NdArray {
      * order may differ and is converted). Any two layouts work, including
      * overlapping views of the same memory. Nothing is written when a check fails.
      *
+     * @param destination the view the elements are written to
      * @throws IllegalArgumentException naming both shapes or dtypes when they do not match, or when
      *         the destination is read-only
      * @throws IllegalStateException when either memory is closed
@@ -2606,10 +1207,10 @@ public final class NdArray {
     }
 
     /**
-     * The elements in C order in a new Java array of the dtype's carrier:
+     * {@return the elements in C order in a new Java array of the dtype's carrier:
      * {@code boolean[]}, {@code byte[]}, {@code short[]}, {@code int[]},
      * {@code long[]}, {@code float[]} (float16 widened exactly) or
-     * {@code double[]}. Unsigned elements keep their bits in the signed carrier.
+     * {@code double[]}} Unsigned elements keep their bits in the signed carrier.
      *
      * @throws IllegalArgumentException when the dtype has no carrier (records, bytes)
      * @throws IllegalStateException when the array has more elements than a Java array holds
@@ -2657,37 +1258,72 @@ public final class NdArray {
         return array;
     }
 
-    /** {@link #toArray()} for float32 and float16 arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for float32 and float16 arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public float[] toFloatArray() {
         return carrierArray(float[].class, "toFloatArray");
     }
 
-    /** {@link #toArray()} for float64 arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for float64 arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public double[] toDoubleArray() {
         return carrierArray(double[].class, "toDoubleArray");
     }
 
-    /** {@link #toArray()} for 4-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 4-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public int[] toIntArray() {
         return carrierArray(int[].class, "toIntArray");
     }
 
-    /** {@link #toArray()} for 8-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 8-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public long[] toLongArray() {
         return carrierArray(long[].class, "toLongArray");
     }
 
-    /** {@link #toArray()} for 2-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 2-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public short[] toShortArray() {
         return carrierArray(short[].class, "toShortArray");
     }
 
-    /** {@link #toArray()} for 1-byte integer arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for 1-byte integer arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public byte[] toByteArray() {
         return carrierArray(byte[].class, "toByteArray");
     }
 
-    /** {@link #toArray()} for bool arrays. @throws IllegalArgumentException for other dtypes */
+    /**
+     * {@link #toArray()} for bool arrays.
+     *
+     * @return a new array of the elements in C order
+     * @throws IllegalArgumentException for other dtypes
+     */
     public boolean[] toBooleanArray() {
         return carrierArray(boolean[].class, "toBooleanArray");
     }
@@ -2703,8 +1339,8 @@ public final class NdArray {
     }
 
     /**
-     * The raw bytes of the elements in C order, each in the dtype's own byte
-     * order: NumPy's {@code tobytes()}.
+     * {@return the raw bytes of the elements in C order, each in the dtype's own byte
+     * order: NumPy's {@code tobytes()}}
      *
      * @throws IllegalStateException when the array holds more bytes than a Java array can
      */
@@ -2712,7 +1348,11 @@ public final class NdArray {
         return toBytes(Order.C);
     }
 
-    /** The raw bytes of the elements in {@code order} ({@code tobytes(order=...)}). */
+    /**
+     * {@return the raw bytes of the elements in {@code order} ({@code tobytes(order=...)})}
+     *
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     */
     public byte[] toBytes(Order order) {
         Objects.requireNonNull(order, "order");
         int n = Copier.javaArrayLength(byteSize());
@@ -2723,27 +1363,52 @@ public final class NdArray {
         return out;
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a non-bool dtype or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a non-bool dtype or a read-only array
+     */
     public void fillBoolean(boolean value) {
         fillWith("fillBoolean", boolean.class, s -> s.set(BYTE_LAYOUT, 0, value ? (byte) 1 : (byte) 0));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as byte, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as byte, or a read-only array
+     */
     public void fillByte(byte value) {
         fillWith("fillByte", byte.class, s -> s.set(BYTE_LAYOUT, 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as short, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as short, or a read-only array
+     */
     public void fillShort(short value) {
         fillWith("fillShort", short.class, s -> s.set((ValueLayout.OfShort) dtype.layout(), 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as int, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as int, or a read-only array
+     */
     public void fillInt(int value) {
         fillWith("fillInt", int.class, s -> s.set((ValueLayout.OfInt) dtype.layout(), 0, value));
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as long, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as long, or a read-only array
+     */
     public void fillLong(long value) {
         fillWith("fillLong", long.class, s -> s.set((ValueLayout.OfLong) dtype.layout(), 0, value));
     }
@@ -2751,6 +1416,7 @@ public final class NdArray {
     /**
      * Sets every element to {@code value} (float16 arrays: rounded to nearest even).
      *
+     * @param value the value every element gets
      * @throws IllegalArgumentException for a dtype not read as float, or a read-only array
      */
     public void fillFloat(float value) {
@@ -2763,7 +1429,12 @@ public final class NdArray {
         });
     }
 
-    /** Sets every element to {@code value}. @throws IllegalArgumentException for a dtype not read as double, or a read-only array */
+    /**
+     * Sets every element to {@code value}.
+     *
+     * @param value the value every element gets
+     * @throws IllegalArgumentException for a dtype not read as double, or a read-only array
+     */
     public void fillDouble(double value) {
         fillWith("fillDouble", double.class, s -> s.set((ValueLayout.OfDouble) dtype.layout(), 0, value));
     }
@@ -2773,6 +1444,7 @@ public final class NdArray {
      * {@code dtype().byteSize()} bytes, in the dtype's byte order); works for
      * every dtype, records included.
      *
+     * @param element the bytes of one element, copied into every element
      * @throws IllegalArgumentException when the length differs from the element size, or the array is read-only
      */
     public void fillBytes(byte[] element) {
@@ -2806,6 +1478,7 @@ public final class NdArray {
      * {@link BufferArena} refuses to close and its {@link GrowableBuffer}
      * refuses to grow.
      *
+     * @return the export: its {@link Export#pointer()} is the {@code pb_buffer *} to pass to C
      * @throws IllegalArgumentException when the view lives on the Java heap (C may see heap
      *         memory only during one critical call; see {@link CriticalCall}), or when its memory's
      *         lifetime cannot be pinned (a plain confined or shared {@link Arena}: allocate from a
@@ -2816,7 +1489,11 @@ public final class NdArray {
         return Export.create(this, readOnly);
     }
 
-    /** As {@link #export()}, with {@code readonly = 1}: C must not write, and panbuf's C helpers refuse to. */
+    /**
+     * As {@link #export()}, with {@code readonly = 1}: C must not write, and panbuf's C helpers refuse to.
+     *
+     * @return the export
+     */
     public Export exportReadOnly() {
         return Export.create(this, true);
     }
@@ -2832,6 +1509,9 @@ public final class NdArray {
      * garbage collector finds the memory unreachable). A read-only buffer gives
      * a read-only view.
      *
+     * @param pbBuffer the {@code pb_buffer *} C made; panbuf takes over releasing it
+     * @param arena the arena whose closing releases the buffer
+     * @return the view
      * @throws IllegalArgumentException naming what {@code pb_validate} found wrong, or a format panbuf
      *         cannot type; nothing is imported or released then
      * @throws IllegalStateException when the arena is closed
@@ -2879,7 +1559,9 @@ public final class NdArray {
         return ArrayPrinter.print(this);
     }
 
-    /** Shape, strides, offset, dtype and flags, without touching the memory. */
+    /**
+     * {@return shape, strides, offset, dtype and flags, without touching the memory}
+     */
     public String describe() {
         return "NdArray[dtype=" + dtype + ", shape=" + Errors.shape(shapeRef()) + ", byteStrides=" + Errors.shape(stridesRef())
                 + ", byteOffset=" + byteOffset + ", C=" + isContiguous(Order.C) + ", F=" + isContiguous(Order.F)
@@ -2895,15 +1577,6 @@ public final class NdArray {
     long[] stridesRef() {
         return strides != null ? strides : pack(s0, s1);
     }
-
-    long dim(int axis) {
-        return shape != null ? shape[axis] : axis == 0 ? d0 : d1;
-    }
-
-    long stride(int axis) {
-        return strides != null ? strides[axis] : axis == 0 ? s0 : s1;
-    }
-
     private long[] pack(long first, long second) {
         return ndim == 0 ? new long[0] : ndim == 1 ? new long[] {first} : new long[] {first, second};
     }

@@ -39,42 +39,79 @@ public final class Slice implements Index {
         this.step = step;
     }
 
-    /** {@code start:stop:step}. @throws IllegalArgumentException when step is 0 */
+    /**
+     * {@return the slice {@code start:stop:step}}
+     *
+     * @param start the first index (negative counts from the end; clamped to the axis)
+     * @param stop the index to stop before (negative counts from the end; clamped to the axis)
+     * @param step the distance between taken indices; negative walks backwards
+     * @throws IllegalArgumentException when step is 0
+     */
     public static Slice of(long start, long stop, long step) {
         return new Slice(true, start, true, stop, step);
     }
 
-    /** {@code start:stop}. */
+    /**
+     * {@return the slice {@code start:stop}}
+     *
+     * @param start the first index (negative counts from the end; clamped to the axis)
+     * @param stop the index to stop before (negative counts from the end; clamped to the axis)
+     */
     public static Slice of(long start, long stop) {
         return new Slice(true, start, true, stop, 1);
     }
 
-    /** {@code start:}. */
+    /**
+     * {@return the slice {@code start:}}
+     *
+     * @param start the first index (negative counts from the end; clamped to the axis)
+     */
     public static Slice from(long start) {
         return new Slice(true, start, false, 0, 1);
     }
 
-    /** {@code start::step}. @throws IllegalArgumentException when step is 0 */
+    /**
+     * {@return the slice {@code start::step}}
+     *
+     * @param start the first index (negative counts from the end; clamped to the axis)
+     * @param step the distance between taken indices; negative walks backwards
+     * @throws IllegalArgumentException when step is 0
+     */
     public static Slice from(long start, long step) {
         return new Slice(true, start, false, 0, step);
     }
 
-    /** {@code :stop}. */
+    /**
+     * {@return the slice {@code :stop}}
+     *
+     * @param stop the index to stop before (negative counts from the end; clamped to the axis)
+     */
     public static Slice to(long stop) {
         return new Slice(false, 0, true, stop, 1);
     }
 
-    /** {@code :stop:step}. @throws IllegalArgumentException when step is 0 */
+    /**
+     * {@return the slice {@code :stop:step}}
+     *
+     * @param stop the index to stop before (negative counts from the end; clamped to the axis)
+     * @param step the distance between taken indices; negative walks backwards
+     * @throws IllegalArgumentException when step is 0
+     */
     public static Slice to(long stop, long step) {
         return new Slice(false, 0, true, stop, step);
     }
 
-    /** {@code ::step}. @throws IllegalArgumentException when step is 0 */
+    /**
+     * {@return the slice {@code ::step}}
+     *
+     * @param step the distance between taken indices; negative walks backwards
+     * @throws IllegalArgumentException when step is 0
+     */
     public static Slice every(long step) {
         return new Slice(false, 0, false, 0, step);
     }
 
-    /** {@code :}. */
+    /** {@return the slice {@code :}, every element of an axis} */
     public static Slice all() {
         return ALL;
     }
@@ -83,6 +120,8 @@ public final class Slice implements Index {
      * Parses Python slice syntax: {@code "1:-1:2"}, {@code "::-1"}, {@code ":"},
      * {@code "3:"}. Spaces are allowed around the numbers.
      *
+     * @param text the slice as Python writes it
+     * @return the slice
      * @throws IllegalArgumentException quoting the text when it is not a slice or step is 0
      */
     public static Slice parse(String text) {
@@ -102,7 +141,7 @@ public final class Slice implements Index {
         }
     }
 
-    /** The step, never 0. */
+    /** {@return the step, never 0} */
     public long step() {
         return step;
     }
@@ -111,6 +150,7 @@ public final class Slice implements Index {
      * Resolves this slice against an axis of {@code length} elements, as Python's
      * {@code slice.indices} and {@code PySlice_AdjustIndices} do.
      *
+     * @param length the number of elements of the axis
      * @return {@code {start, step, count}}: the first index taken, the step, and how many indices are taken
      */
     public long[] resolve(long length) {

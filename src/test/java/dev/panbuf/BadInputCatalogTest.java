@@ -18,6 +18,8 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -74,6 +76,23 @@ class BadInputCatalogTest {
     private BufferArena arena;
     private MemorySegment memory;
     private NdArray m;
+
+    /** Row L28: the buffer a comparator upcall tries to grow while qsort (a downcall) holds its memory. */
+    private static volatile GrowableBuffer growing;
+    private static volatile Throwable growFailure;
+
+    static int growThenCompare(MemorySegment a, MemorySegment b) {
+        GrowableBuffer g = growing;
+        if (g != null && growFailure == null) {
+            try {
+                g.append(new byte[64]);   // must move: refused while the downcall holds the memory
+                growFailure = new AssertionError("the buffer moved under a downcall");
+            } catch (Throwable t) {
+                growFailure = t;
+            }
+        }
+        return Long.compare(a.get(ValueLayout.JAVA_LONG, 0), b.get(ValueLayout.JAVA_LONG, 0));
+    }
 
     @BeforeEach
     void setUp() {
@@ -153,7 +172,7 @@ class BadInputCatalogTest {
         // ---- indices and element access
         p.put("I1", () -> thrown(() -> m.getInt(4, 0)));
         p.put("I2", () -> thrown(() -> m.getInt(Long.MAX_VALUE, 0)));
-        p.put("I3", () -> thrown(() -> m.getInt(-1, 0)));
+        p.put("I3", () -> thrown(() -> m.getInt(-5, 0)));
         p.put("I4", () -> thrown(() -> m.get(Index.at(-5))));
         p.put("I5", () -> thrown(() -> m.getInt(1)));
         p.put("I6", () -> thrown(() -> m.get(Index.at(0), Index.at(0), Index.at(0))));
@@ -165,6 +184,8 @@ class BadInputCatalogTest {
         p.put("I12", () -> thrown(() -> NdArray.of(memory, DType.record(List.of(new DType.Field("x", DType.INT32, 0)), 8), 4)
                 .toArray()));
         p.put("I13", () -> thrown(() -> m.fillBytes(new byte[3])));
+        p.put("I14", () -> thrown(() -> NdArray.of(memory, DType.parse("<f4"), 4).forEachDouble(Order.C, x -> { })));
+        p.put("I15", () -> thrown(() -> NdArray.copyOf(new boolean[5], 2, 3)));
         // ---- view operations
         p.put("V1", () -> thrown(() -> m.reshape(7, 9)));
         p.put("V2", () -> thrown(() -> m.reshape(-1, -1)));
@@ -348,6 +369,99 @@ class BadInputCatalogTest {
                 return thrown(() -> NdArray.allocate(plain, DType.FLOAT32, 2).export());
             }
         });
+        p.put("L20", () -> {
+            try (BufferArena other = BufferArena.ofConfined(); Export e = m.export()) {
+                return thrown(() -> NdArray.fromPbBuffer(e.pointer(), other));
+            }
+        });
+        p.put("L21", () -> {
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            BufferArena a3 = BufferArena.ofConfined();
+            MemorySegment handed = m.export().handOff();
+            NdArray.fromPbBuffer(handed, a2);
+            try {
+                return thrown(() -> NdArray.fromPbBuffer(handed, a3));
+            } finally {
+                a3.close();
+                a2.close();   // releases the export
+            }
+        });
+        p.put("L22", () -> {
+            try (BufferArena other = BufferArena.ofConfined(); var tensor = DLPack.export(m)) {
+                return thrown(() -> DLPack.importVersioned(tensor.pointer(), other));
+            }
+        });
+        p.put("L23", () -> {
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            BufferArena a3 = BufferArena.ofConfined();
+            MemorySegment handed = DLPack.export(m).handOff();
+            DLPack.importVersioned(handed, a2);
+            try {
+                return thrown(() -> DLPack.importVersioned(handed, a3));
+            } finally {
+                a3.close();
+                a2.close();   // deletes the tensor
+            }
+        });
+        p.put("L24", () -> {
+            BufferArena a1 = BufferArena.builder().name("arena1").build();
+            BufferArena a2 = BufferArena.builder().name("arena2").build();
+            NdArray.fromPbBuffer(NdArray.allocate(a1, DType.UINT8, 3).export().handOff(), a2);
+            try {
+                return thrown(a1::close);
+            } finally {
+                a2.close();
+                a1.close();
+            }
+        });
+        p.put("L25", () -> {
+            BufferArena self = BufferArena.builder().name("self").build();
+            NdArray.fromPbBuffer(NdArray.allocate(self, DType.UINT8, 3).export().handOff(), self);
+            DLPack.importVersioned(DLPack.export(NdArray.allocate(self, DType.UINT8, 3)).handOff(), self);
+            Throwable t = thrown(self::close);
+            assertTrue(self.isClosed(), "an arena that imported its own exports closes");
+            return t;
+        });
+        p.put("L26", () -> {
+            BufferArena self = BufferArena.builder().name("self").build();
+            NdArray same = NdArray.fromPbBuffer(NdArray.allocate(self, DType.UINT8, 3).export().handOff(), self);
+            Export again = same.export();
+            try {
+                return thrown(self::close);
+            } finally {
+                again.close();
+                self.close();
+            }
+        });
+        p.put("L27", () -> {
+            try (GrowableBuffer buf = GrowableBuffer.ofConfined(8)) {
+                buf.resize(8);
+                NdArray before = buf.view(DType.INT64);
+                buf.append(new byte[8]);   // moves
+                return thrown(() -> before.setLong(1, 0));
+            }
+        });
+        p.put("L28", () -> {
+            try (GrowableBuffer buf = GrowableBuffer.ofConfined(24); Arena stubs = Arena.ofConfined()) {
+                buf.resize(24);
+                growing = buf;
+                growFailure = null;
+                MemorySegment cmp = NativeTestSupport.comparator(MethodHandles.lookup().findStatic(BadInputCatalogTest.class,
+                        "growThenCompare", MethodType.methodType(int.class, MemorySegment.class, MemorySegment.class)),
+                        ValueLayout.JAVA_LONG, stubs);
+                NativeTestSupport.qsort(buf.segment(), 3, 8, cmp);
+                assertEquals(24, buf.byteSize(), "nothing changed");
+                return growFailure;
+            } finally {
+                growing = null;
+            }
+        });
+        p.put("L29", () -> {
+            Export e = m.export();
+            MemorySegment pointer = e.pointer();
+            e.close();
+            return thrown(() -> pointer.get(ValueLayout.JAVA_LONG, 0));
+        });
         // ---- threads
         p.put("T1", () -> onAnotherThread(() -> m.getInt(0, 0)));
         p.put("T2", () -> onAnotherThread(arena::close));
@@ -376,6 +490,15 @@ class BadInputCatalogTest {
             }
         });
         p.put("R7", () -> thrown(() -> DLPack.exportLegacy(m.asReadOnly())));
+        p.put("R8", () -> thrown(() -> m.broadcastTo(3, 4, 16).segment().set(ValueLayout.JAVA_INT, 0, 1)));
+        p.put("R9", () -> thrown(() -> NdArray.of(m.asReadOnly().segment(), DType.INT32).setInt(1, 0)));
+        p.put("R10", () -> {
+            try (BufferArena other = BufferArena.ofConfined()) {
+                NdArray in = DLPack.importVersioned(DLPack.export(m.asReadOnly()).handOff(), other);
+                return thrown(() -> in.segment().set(ValueLayout.JAVA_INT, 0, 1));
+            }
+        });
+        p.put("R11", () -> thrown(() -> CriticalCall.dataOf(NdArray.wrap(new int[4]).asReadOnly())));
         // ---- resources
         p.put("X1", () -> thrown(() -> NdArray.allocate(arena, DType.INT8, Long.MAX_VALUE)));
         // 256 TiB: more than the 47-bit address space, so it fails even where the kernel overcommits memory
@@ -413,6 +536,28 @@ class BadInputCatalogTest {
             try (BufferArena a = BufferArena.ofConfined()) {
                 DType nul = DType.record(List.of(new DType.Field("a\0b", DType.INT32, 0)), 4);
                 return thrown(() -> NdArray.allocate(a, nul, 2).export());
+            }
+        });
+        // ---- native code and C consumers
+        p.put("N1", () -> thrown(() -> NativeShim.libraryLookup(Path.of("/nonexistent/libconsumer.so"), arena)));
+        p.put("N2", () -> {
+            Path dir = Files.createTempDirectory("panbuf-catalogue-");
+            try {
+                Path source = Files.writeString(dir.resolve("missing.c"),
+                        "int pb_not_a_function(int);\nint missing_call(int x) { return pb_not_a_function(x); }\n");
+                Path library = dir.resolve("libmissing.so");
+                Process cc = new ProcessBuilder("cc", "-shared", "-fPIC", "-o", library.toString(), source.toString())
+                        .redirectErrorStream(true).start();
+                cc.getInputStream().transferTo(java.io.OutputStream.nullOutputStream());
+                assertEquals(0, cc.waitFor(), "cc could not build the probe library");
+                return thrown(() -> NativeShim.libraryLookup(library, arena));
+            } finally {
+                try (Stream<Path> files = Files.list(dir)) {
+                    for (Path f : files.toList()) {
+                        Files.delete(f);
+                    }
+                }
+                Files.delete(dir);
             }
         });
         // ---- .npy files

@@ -263,9 +263,10 @@ class NdArrayBadInputTest {
         refused(IndexOutOfBoundsException.class, () -> m.getInt(0, 16), "index 16", "axis 1", "size 16");
         refused(IndexOutOfBoundsException.class, () -> m.getInt(Long.MAX_VALUE, 0), "index " + Long.MAX_VALUE, "axis 0");
         refused(IndexOutOfBoundsException.class, () -> m.getInt(0, Long.MIN_VALUE), "index " + Long.MIN_VALUE, "axis 1");
-        // typed accessors take indices in [0, size): negative ones do not count from the end
-        refused(IndexOutOfBoundsException.class, () -> m.getInt(-1, 0), "index -1", "axis 0");
-        refusedWrite(IndexOutOfBoundsException.class, () -> m.setInt(5, 0, -1), "index -1", "axis 1");
+        // typed accessors index as NumPy does: -1 is the last element, below -size is refused
+        assertEquals(m.getInt(3, 0), m.getInt(-1, 0));
+        refused(IndexOutOfBoundsException.class, () -> m.getInt(-5, 0), "index -5", "axis 0", "down to -4");
+        refusedWrite(IndexOutOfBoundsException.class, () -> m.setInt(5, 0, -17), "index -17", "axis 1", "down to -16");
         refusedWrite(IndexOutOfBoundsException.class, () -> m.setInt(5, 3, 16), "index 16", "axis 1");
         NdArray five = m.reshape(2, 2, 2, 2, 4);
         refused(IndexOutOfBoundsException.class, () -> five.getInt(0, 0, 0, 0, 4), "index 4", "axis 4", "size 4");
@@ -275,7 +276,7 @@ class NdArrayBadInputTest {
         refused(IndexOutOfBoundsException.class, () -> {
             int ignored = (int) vh.get(0L, 16L);
         }, "index 16", "axis 1");
-        refusedWrite(IndexOutOfBoundsException.class, () -> vh.set(-1L, 0L, 3), "index -1", "axis 0");
+        refusedWrite(IndexOutOfBoundsException.class, () -> vh.set(-5L, 0L, 3), "index -5", "axis 0");
         // get() indexes the Python way: negative counts from the end, down to -size
         assertEquals(m.getInt(3, 15), m.get(Index.at(-1), Index.at(-1)).getInt());
         refused(IndexOutOfBoundsException.class, () -> m.get(Index.at(-5)), "index -5", "axis 0", "size 4");

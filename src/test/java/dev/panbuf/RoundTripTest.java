@@ -126,7 +126,7 @@ class RoundTripTest {
     void exportedStructDescribesTheView() {
         NdArray v = m.get("::2, 1:6:2");
         try (Export e = v.export()) {
-            Shim.Fields f = Shim.read(e.pointer());
+            Shim.Fields f = Shim.read(Shim.structAt(e.pointer().address()));
             assertEquals(v.address(), f.buf());
             assertEquals(v.byteSize(), f.len());
             assertEquals(4, f.itemSize());

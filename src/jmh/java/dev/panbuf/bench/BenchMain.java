@@ -167,10 +167,26 @@ public final class BenchMain {
             System.err.println("panbuf bench: no benchmark matches " + only);
             return 2;
         }
+        forkPython = pythonForForks(home);
+        if (cases.stream().anyMatch(c -> c.type() == PythonHandOffBenchmark.class)) {
+            String missing = pythonPeersMissing();
+            if (missing != null) {
+                out.println("panbuf bench: leaving out the Python hand-off benchmarks: " + missing + "; make the peer venv"
+                        + " with scripts/python-venv (panbuf bench then uses target/python-venv), or name a Python with"
+                        + " NumPy and PyTorch with -Dpanbuf.python");
+                cases = cases.stream().filter(c -> c.type() != PythonHandOffBenchmark.class).toList();
+                if (cases.isEmpty()) {
+                    return 2;
+                }
+            }
+        }
         String command = "./panbuf bench" + (args.length == 0 ? "" : " " + String.join(" ", args));
         Instant start = Instant.now();
         String loadBefore = Machine.loadAverage();
         out.println("panbuf bench: " + cases.size() + " benchmarks, " + mode.describe() + "; load average " + loadBefore);
+        if (forkPython != null && cases.stream().anyMatch(c -> c.type() == PythonHandOffBenchmark.class)) {
+            out.println("panbuf bench: the Python benchmarks run with -Dpanbuf.python=" + forkPython);
+        }
 
         Map<String, Object> numpyResults = null;
         if (numpy && mode != Mode.SMOKE) {
@@ -225,6 +241,27 @@ public final class BenchMain {
         return failures == 0 ? 0 : 1;
     }
 
+    /** The Python the forks embed ({@code -Dpanbuf.python}), or null to let them find it themselves. */
+    private static String forkPython;
+
+    /**
+     * {@code -Dpanbuf.python} when given; else, unless {@code $PANBUF_PYTHON}
+     * says otherwise (forks inherit the environment), the project's peer venv
+     * ({@code target/python-venv}, with NumPy and PyTorch) when it exists.
+     */
+    static String pythonForForks(Path home) {
+        String p = System.getProperty("panbuf.python");
+        if (p != null && !p.isBlank()) {
+            return p;
+        }
+        String env = System.getenv("PANBUF_PYTHON");
+        if (env != null && !env.isBlank()) {
+            return null;
+        }
+        Path venv = home.resolve("target/python-venv/bin/python");
+        return Files.isExecutable(venv) ? venv.toString() : null;
+    }
+
     private static Measured measure(Plan.Case c, Mode mode) {
         // A benchmark (or class) that needs a longer warm-up than the mode gives says so with @Warmup.
         Warmup w;
@@ -250,7 +287,7 @@ public final class BenchMain {
                 .measurementIterations(mode.iterations)
                 .measurementTime(TimeValue.milliseconds(mode.iterationMs))
                 .threads(1)
-                .jvmArgs(FORK_JVM_ARGS.toArray(String[]::new))
+                .jvmArgs(forkJvmArgs())
                 .shouldFailOnError(true)
                 .verbosity(VerboseMode.SILENT);
         if (mode != Mode.SMOKE) {
@@ -274,6 +311,41 @@ public final class BenchMain {
             String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
             return new Measured(Double.NaN, Double.NaN, Double.NaN, null, message.lines().findFirst().orElse(message));
         }
+    }
+
+    /**
+     * Why the forks' Python cannot run the hand-off benchmarks (no such
+     * interpreter, or no NumPy or PyTorch in it), or null when it can.
+     */
+    private static String pythonPeersMissing() {
+        String python = forkPython != null ? forkPython
+                : System.getenv("PANBUF_PYTHON") != null && !System.getenv("PANBUF_PYTHON").isBlank()
+                ? System.getenv("PANBUF_PYTHON") : "python3";
+        try {
+            Process p = new ProcessBuilder(python, "-c", "import numpy, torch").redirectErrorStream(true).start();
+            String said;
+            try (InputStream in = p.getInputStream()) {
+                said = new String(in.readAllBytes(), StandardCharsets.UTF_8).strip();
+            }
+            if (p.waitFor() != 0) {
+                String last = said.lines().reduce((a, b) -> b).orElse("exit " + p.exitValue());
+                return python + " cannot import NumPy and PyTorch (" + last + ")";
+            }
+            return null;
+        } catch (IOException e) {
+            return "cannot run " + python + " (" + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private static String[] forkJvmArgs() {
+        List<String> args = new ArrayList<>(FORK_JVM_ARGS);
+        if (forkPython != null) {
+            args.add("-Dpanbuf.python=" + forkPython);
+        }
+        return args.toArray(String[]::new);
     }
 
     /** Runs {@code src/jmh/python/numpy_bench.py}; {@code null} (and a message) when NumPy is not available. */

@@ -32,6 +32,7 @@ final class Plan {
             Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class,
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
+            GrowableViewBenchmark.class, ElementIndexBenchmark.class, PythonHandOffBenchmark.class,
             NpyWriteBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
@@ -82,12 +83,13 @@ final class Plan {
     static List<Case> quick() {
         List<Case> out = new ArrayList<>();
         add(out, Float32SumBenchmark.class, "size=1MiB,64MiB", "floatArray", "floatArrayUnrolled", "floatArrayVector",
-                "heapView", "nativeView", "nativeViewUnrolled", "nativeViewVector", "nativeViewVarHandle");
+                "heapView", "nativeView", "nativeViewUnrolled", "nativeViewUnrolledCounted", "nativeViewVector",
+                "nativeViewVarHandle");
         add(out, Float32SumBenchmark.class, "size=64MiB", "cVectorized");
         add(out, Float32StridedSumBenchmark.class, "size=1MiB", "floatArray", "nativeView", "floatArrayUnrolled",
-                "nativeViewUnrolled");
+                "nativeViewUnrolled", "nativeViewUnrolledCounted");
         add(out, Float32Sum2dBenchmark.class, "size=1MiB", "floatArray", "nativeView", "nativeViewVarHandle",
-                "floatArrayUnrolled", "nativeViewUnrolled");
+                "floatArrayUnrolled", "nativeViewUnrolled", "nativeViewUnrolledCounted");
         add(out, Int32SumBenchmark.class, "size=1MiB", "intArray", "nativeView", "intArrayVector", "nativeViewVector");
         add(out, CopyContiguousBenchmark.class, "size=4KiB,64MiB", "systemArraycopy", "memcpy", "viewCopyToNative");
         add(out, TransposeCopyBenchmark.class, "side=4096", "cBlocked", "viewCopyTo", "viewCopyOrderC");
@@ -97,6 +99,9 @@ final class Plan {
         add(out, HeapToCBenchmark.class, "size=64MiB", "copyInCopyOut");
         add(out, DowncallBenchmark.class, "", "jniNoop", "ffmNoop", "jniExportedBuffer", "ffmExportedBuffer");
         add(out, ViewCreateBenchmark.class, "", "slice", "transpose", "reshape", "frombuffer");
+        add(out, GrowableViewBenchmark.class, "size=1MiB", "plainViewSum", "growableViewSum", "growableView");
+        add(out, PythonHandOffBenchmark.class, "size=1KiB,64MiB,256MiB", "numpyBufferProtocol", "numpyDLPack", "numpyCopy",
+                "torchDLPack", "torchCopy");
         for (String m : List.of("legacyInPlace", "inPlace", "atomic", "atomicDurable")) {   // tmpfs: no disk traffic
             out.add(new Case(NpyWriteBenchmark.class, m, new TreeMap<>(Map.of("folder", "tmpfs", "size", "256MiB"))));
         }

@@ -4,6 +4,8 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.NdArray;
 import dev.panbuf.shim.DLPackShim;
+import dev.panbuf.shim.NativeLibrary;
+import dev.panbuf.shim.Lifetimes;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -43,7 +45,14 @@ import java.util.function.Consumer;
  * <p><b>A refused import still consumes the tensor:</b> its deleter is called
  * before the exception is thrown (as DLPack asks of a consumer that cannot
  * use a tensor), so a tensor passed to an import is never leaked and never
- * the caller's again.
+ * the caller's again. Two refusals leave the tensor alone, because its
+ * deleter belongs to someone else: a tensor that an earlier import still
+ * holds (a pointer is imported at most once), and a tensor that this JVM
+ * exported and still owns ({@link DLPackExport#handOff()} it first).
+ *
+ * <p>A view imported into a {@link dev.panbuf.BufferArena} is released by
+ * that arena's {@code close()} before it counts its exports, so importing a
+ * tensor of an arena's own memory into that arena never keeps it open.
  *
  * {@snippet :
  * try (BufferArena a = BufferArena.ofConfined(); Arena b = Arena.ofConfined()) {
@@ -62,14 +71,21 @@ public final class DLPack {
 
     private static final AtomicLong LIVE_IMPORTS = new AtomicLong();
 
-    static {
+    private DLPack() {}
+
+    /**
+     * The gate of every native call here: loads the shim (a denied native access
+     * throws, naming the flag to add) before {@link DLPackShim} initializes, and
+     * checks that its DLPack version is the one this class was written for.
+     */
+    private static void requireShim() {
+        NativeLibrary.loadShim();
         if (DLPackShim.MAJOR_VERSION != MAJOR_VERSION || DLPackShim.MINOR_VERSION != MINOR_VERSION) {
-            throw new ExceptionInInitializerError("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
-                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION);
+            throw new IllegalStateException("panbuf.h declares DLPack " + DLPackShim.MAJOR_VERSION + "."
+                    + DLPackShim.MINOR_VERSION + " but dev.panbuf.dlpack was written for " + MAJOR_VERSION + "." + MINOR_VERSION
+                    + "; rebuild panbuf so that its jar and its libpanbuf come from one build");
         }
     }
-
-    private DLPack() {}
 
     // ------------------------------------------------------------------ export
 
@@ -98,6 +114,7 @@ public final class DLPack {
 
     private static DLPackExport export(NdArray view, boolean legacy) {
         Objects.requireNonNull(view, "view");
+        requireShim();
         checkExportable(view, legacy);
         Export e = view.export();
         long[] rc = new long[1];
@@ -114,31 +131,32 @@ public final class DLPack {
                     + DLPackShim.strerror((int) rc[0]) + " (" + rc[0] + ")");
         }
         e.handOff();   // the tensor's deleter releases it
-        return new DLPackExport(e, tensor, !legacy);
+        return DLPackExport.of(e, tensor, !legacy);
     }
 
     private static void checkExportable(NdArray view, boolean legacy) {
         DType d = view.dtype();
-        String what = "cannot export " + view.describe() + " to DLPack: ";
+        // Built only for a refusal: describing the view costs more than the whole export.
+        java.util.function.Supplier<String> what = () -> "cannot export " + view.describe() + " to DLPack: ";
         switch (d.kind()) {
-            case RECORD, BYTES -> throw new IllegalArgumentException(what + "DLPack has no type for " + d.kind().name()
+            case RECORD, BYTES -> throw new IllegalArgumentException(what.get() + "DLPack has no type for " + d.kind().name()
                     .toLowerCase(java.util.Locale.ROOT) + " dtype " + d + "; export one field at a time (field(name))");
             default -> { }
         }
         if (!d.isNativeOrder()) {
-            throw new IllegalArgumentException(what + "dtype " + d.str() + " is not in the platform's byte order, and DLPack"
+            throw new IllegalArgumentException(what.get() + "dtype " + d.str() + " is not in the platform's byte order, and DLPack"
                     + " data always is; copy it to " + d.withNativeOrder().str() + " first");
         }
         long[] strides = view.byteStrides();
         for (int k = 0; k < strides.length; k++) {
             if (strides[k] % d.byteSize() != 0) {
-                throw new IllegalArgumentException(what + "byte stride " + strides[k] + " of axis " + k
+                throw new IllegalArgumentException(what.get() + "byte stride " + strides[k] + " of axis " + k
                         + " is not a multiple of the item size " + d.byteSize() + " (DLPack counts strides in elements);"
                         + " copy the view first (copy(Order.C, arena))");
             }
         }
         if (legacy && view.isReadOnly()) {
-            throw new IllegalArgumentException(what + "the view is read-only and a legacy DLManagedTensor cannot say so"
+            throw new IllegalArgumentException(what.get() + "the view is read-only and a legacy DLManagedTensor cannot say so"
                     + " (a consumer would write to it); use DLPack.export (versioned, read-only flag) or a writable view");
         }
     }
@@ -175,6 +193,11 @@ public final class DLPack {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
+        requireShim();
+        DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
+        if (own != null) {
+            return importOwn(own, true, arena);
+        }
         DLPackShim.Versioned head = DLPackShim.readVersioned(address);
         Runnable delete = () -> deleterContext.accept(() -> DLPackShim.delete(address));
         if (head.major() != MAJOR_VERSION) {
@@ -212,10 +235,33 @@ public final class DLPack {
      * @return a view of the tensor's memory
      */
     public static NdArray importLegacy(MemorySegment tensor, Arena arena, Consumer<Runnable> deleterContext) {
+        return importLegacy(tensor, arena, deleterContext, false);
+    }
+
+    /**
+     * As {@link #importLegacy(MemorySegment, Arena, Consumer)}, read-only when
+     * {@code readOnly} is true: for a producer that says outside the tensor
+     * that its memory must not be written (the legacy struct has no flag for
+     * it), such as an immutable JAX array or a Python object whose buffer is
+     * read-only. The view and its segment are then read-only.
+     *
+     * @param tensor         a {@code DLManagedTensor *}; ownership passes to panbuf
+     * @param arena          the arena the view's memory belongs to
+     * @param deleterContext runs the deleter call it is given, exactly once
+     * @param readOnly       whether the memory must not be written
+     * @return a view of the tensor's memory
+     */
+    public static NdArray importLegacy(MemorySegment tensor, Arena arena, Consumer<Runnable> deleterContext,
+                                       boolean readOnly) {
         Objects.requireNonNull(deleterContext, "deleterContext");
         long address = checkPointer(tensor);
         Objects.requireNonNull(arena, "arena");
-        return wrap(address, DLPackShim.readLegacyTensor(address), false, arena,
+        requireShim();
+        DLPackExport.Tensor own = DLPackExport.Tensor.live(address);
+        if (own != null) {
+            return importOwn(own, readOnly, arena);
+        }
+        return wrap(address, DLPackShim.readLegacyTensor(address), readOnly, arena,
                 () -> deleterContext.accept(() -> DLPackShim.deleteLegacy(address)));
     }
 
@@ -234,6 +280,42 @@ public final class DLPack {
             throw new IllegalArgumentException("cannot import a NULL DLPack tensor");
         }
         return tensor.address();
+    }
+
+    /**
+     * Imports a tensor this JVM exported: refused (and left as it is) while
+     * Java owns it or another import holds it; otherwise the import takes its
+     * deleter, and its view is the exported view's geometry over the same memory.
+     */
+    private static NdArray importOwn(DLPackExport.Tensor own, boolean versioned, Arena arena) {
+        if (own.versioned != versioned) {
+            throw new IllegalArgumentException(own.describe() + " is a" + (own.versioned ? " versioned" : " legacy")
+                    + " tensor; import it with DLPack." + (own.versioned ? "importVersioned" : "importLegacy")
+                    + "; nothing was imported");
+        }
+        if (!arena.scope().isAlive()) {
+            throw new IllegalStateException("Already closed: cannot import " + own.describe() + " into a closed arena");
+        }
+        own.claimForImport(arena);
+        boolean done = false;
+        try {
+            NdArray view = own.export.view();
+            MemorySegment whole = view.segment();
+            MemorySegment memory = Lifetimes.get().holdImport(arena, own.describe(), own.address, whole.address(),
+                    whole.byteSize(), () -> {
+                        LIVE_IMPORTS.decrementAndGet();
+                        own.deleteFromImport();
+                    });
+            LIVE_IMPORTS.incrementAndGet();
+            NdArray v = NdArray.asStrided(memory, view.dtype(), view.byteOffset(), view.shape(), view.byteStrides(),
+                    NdArray.Overlap.ALLOW_WRITES);
+            done = true;
+            return view.isReadOnly() ? v.asReadOnly() : v;
+        } finally {
+            if (!done) {
+                own.unclaimImport();
+            }
+        }
     }
 
     private static NdArray wrap(long address, DLPackShim.Tensor t, boolean readOnly, Arena arena, Runnable delete) {
@@ -255,19 +337,24 @@ public final class DLPack {
             }
             throw new IllegalArgumentException(prefix + e.getMessage() + " (its deleter was called)", e);
         }
-        LIVE_IMPORTS.incrementAndGet();
         Runnable release = () -> {
             LIVE_IMPORTS.decrementAndGet();
             delete.run();
         };
         MemorySegment memory;
         try {
-            memory = DLPackShim.memory(layout.base, layout.byteSize, arena, release);
+            memory = Lifetimes.get().holdImport(arena, "the DLPack tensor at 0x" + Long.toHexString(address), address,
+                    layout.base, layout.byteSize, release);
+        } catch (IllegalArgumentException e) {
+            // Already held by another import: that import owns the deleter, so it must not run here.
+            throw e;
         } catch (RuntimeException | Error e) {
-            release.run();   // the arena closed meanwhile: hand the tensor back now
+            delete.run();   // the arena closed meanwhile: hand the tensor back now
             throw e;
         }
+        LIVE_IMPORTS.incrementAndGet();
         NdArray v = NdArray.asStrided(memory, layout.dtype, layout.byteOffset, t.shape(), layout.byteStrides);
+        // Read-only tensors give read-only memory: not even segment() of the view can write it.
         return readOnly ? v.asReadOnly() : v;
     }
 

@@ -98,6 +98,19 @@ public final class NumpyDescr {
     }
 
     /**
+     * Python's {@code repr} of a string, as NumPy prints field names:
+     * {@code 'x'}, or {@code "it's"}, with Python's escapes.
+     *
+     * @param s any string
+     * @return its Python literal
+     */
+    public static String pythonRepr(String s) {
+        StringBuilder out = new StringBuilder(s.length() + 2);
+        PythonLiteral.appendRepr(s, out);
+        return out.toString();
+    }
+
+    /**
      * The {@code descr} a {@code .npy} header holds for this dtype, as the Python
      * literal NumPy writes: {@code '<f4'}, or
      * {@code [('x', '<i4'), ('', '|V4'), ('y', '<f8')]} for a record.

@@ -178,6 +178,8 @@ public final class Npy {
      * Reads and checks the header of a {@code .npy} file, including that the
      * file holds all the data the header declares.
      *
+     * @param file the {@code .npy} file
+     * @return the header
      * @throws NpyFormatException when the file is malformed (the message names the byte)
      * @throws IOException when the file cannot be read
      */
@@ -233,6 +235,9 @@ public final class Npy {
      * included), shape and order: C-contiguous, or F-contiguous for a
      * Fortran-order file.
      *
+     * @param file the {@code .npy} file
+     * @param arena the arena that owns the new memory
+     * @return the array
      * @throws NpyFormatException when the file is malformed; nothing is allocated then
      * @throws IOException when the file cannot be read
      */
@@ -263,6 +268,9 @@ public final class Npy {
      * streams, the data's memory is allocated once the header is read (use a
      * {@link dev.panbuf.BufferArena} with a budget to bound it).
      *
+     * @param in the stream, positioned at an array's magic string
+     * @param arena the arena that owns the new memory
+     * @return the array
      * @throws NpyFormatException when the stream is malformed or ends early
      * @throws IOException when the stream cannot be read
      */
@@ -323,6 +331,10 @@ public final class Npy {
      * {@link MapMode#READ_WRITE} mapping then edits a file that no longer has
      * a name, and {@link #flush(NdArray)} says so.
      *
+     * @param file the {@code .npy} file
+     * @param arena the arena whose closing unmaps the file
+     * @param mode read-only, read-write (writes reach the file) or copy-on-write
+     * @return the view of the file's data
      * @throws NpyFormatException when the file is malformed; nothing is mapped then
      * @throws IOException when the file cannot be opened or mapped
      */
@@ -364,6 +376,12 @@ public final class Npy {
      * as {@link WriteMode#ATOMIC_DURABLE} says: an existing file, and every
      * mapping of it, stays whole until the new one (header and size) replaces it.
      *
+     * @param file the {@code .npy} file
+     * @param dtype the element type
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param arena the arena that owns the new memory
+     * @param shape the size of each dimension
+     * @return the view of the new file's data, zero-filled
      * @throws IllegalArgumentException when the shape is invalid or its byte size overflows
      * @throws IOException when the file cannot be written or mapped, with the reason;
      *         the destination is then unchanged
@@ -542,6 +560,8 @@ public final class Npy {
      * into a link while this write runs is left as the other writer made it,
      * and this write throws.
      *
+     * @param file the {@code .npy} file
+     * @param array the array to write
      * @throws IllegalStateException when the view's memory is closed (also during the write:
      *         the destination is then unchanged)
      * @throws IOException when the file cannot be written, saying why; the destination is
@@ -630,6 +650,11 @@ public final class Npy {
     /**
      * Writes {@code array} in {@code .npy} format to a stream, as
      * {@link #write(Path, NdArray)} does; the stream is not closed.
+     *
+     * @param out the stream
+     * @param array the array to write
+     * @throws IllegalStateException when the view's memory is closed
+     * @throws IOException when the stream cannot be written
      */
     public static void write(OutputStream out, NdArray array) throws IOException {
         Objects.requireNonNull(out, "out");
@@ -644,7 +669,11 @@ public final class Npy {
         });
     }
 
-    /** The header {@link #write} writes for this array. */
+    /**
+     * {@return the header {@link #write} writes for this array}
+     *
+     * @param array the array
+     */
     public static NpyHeader headerFor(NdArray array) {
         boolean fortran = array.isContiguous(Order.F) && !array.isContiguous(Order.C);
         return NpyHeader.of(array.dtype(), fortran, array.shape());

@@ -17,6 +17,7 @@ public final class NpyFormatException extends IOException {
 
     private static final long serialVersionUID = 1L;
 
+    /** Where in the file the problem is. */
     private final long byteOffset;
 
     NpyFormatException(String reason, long byteOffset) {
@@ -29,7 +30,9 @@ public final class NpyFormatException extends IOException {
         initCause(cause);
     }
 
-    /** Where in the file the problem is: 0 is the first byte of the magic string. */
+    /**
+     * {@return where in the file the problem is: 0 is the first byte of the magic string}
+     */
     public long byteOffset() {
         return byteOffset;
     }

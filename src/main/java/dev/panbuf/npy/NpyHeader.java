@@ -59,12 +59,19 @@ public record NpyHeader(int majorVersion, int minorVersion, DType dtype, boolean
     private static final Set<String> KEYS = Set.of("descr", "fortran_order", "shape");
     private static final Pattern DESCR_POSITION = Pattern.compile(" at position (\\d+): ");
 
+    /** Refuses a null dtype and keeps its own copy of the shape. */
     public NpyHeader {
         Objects.requireNonNull(dtype, "dtype");
         shape = shape.clone();
     }
 
-    /** The header NumPy writes for an array of this dtype, order and shape (the smallest version that fits). */
+    /**
+     * {@return the header NumPy writes for an array of this dtype, order and shape (the smallest version that fits)}
+     *
+     * @param dtype the element type
+     * @param fortranOrder whether the data is in Fortran (column-major) order
+     * @param shape the size of each dimension
+     */
     public static NpyHeader of(DType dtype, boolean fortranOrder, long... shape) {
         Objects.requireNonNull(dtype, "dtype");
         String text = headerText(dtype, fortranOrder, shape);
@@ -78,12 +85,15 @@ public record NpyHeader(int majorVersion, int minorVersion, DType dtype, boolean
         return h;
     }
 
+    /**
+     * {@return the shape (a copy)}
+     */
     @Override
     public long[] shape() {
         return shape.clone();
     }
 
-    /** Number of elements: the product of the shape. */
+    /** {@return number of elements: the product of the shape} */
     public long elementCount() {
         long n = 1;
         for (long d : shape) {
@@ -92,7 +102,7 @@ public record NpyHeader(int majorVersion, int minorVersion, DType dtype, boolean
         return n;
     }
 
-    /** Bytes of data that follow the header. */
+    /** {@return bytes of data that follow the header} */
     public long dataBytes() {
         try {
             long nonZero = 1;
@@ -112,12 +122,12 @@ public record NpyHeader(int majorVersion, int minorVersion, DType dtype, boolean
         }
     }
 
-    /** The storage order of the data. */
+    /** {@return the storage order of the data} */
     public Order order() {
         return fortranOrder ? Order.F : Order.C;
     }
 
-    /** The byte strides of the stored data, as NumPy computes contiguous strides. */
+    /** {@return the byte strides of the stored data, as NumPy computes contiguous strides} */
     public long[] byteStrides() {
         long[] strides = new long[shape.length];
         long step = dtype.byteSize();
@@ -131,12 +141,12 @@ public record NpyHeader(int majorVersion, int minorVersion, DType dtype, boolean
         return strides;
     }
 
-    /** The header's dict literal as NumPy writes it (without padding). */
+    /** {@return the header's dict literal as NumPy writes it (without padding)} */
     public String text() {
         return headerText(dtype, fortranOrder, shape);
     }
 
-    /** The whole prefix of the file: magic, version, length, padded header; {@link #dataOffset()} bytes. */
+    /** {@return the whole prefix of the file: magic, version, length, padded header; {@link #dataOffset()} bytes} */
     public byte[] encode() {
         String text = text();
         byte[] body = encoded(text, majorVersion);

@@ -10,8 +10,11 @@ public final class PythonException extends RuntimeException {
 
     private static final long serialVersionUID = 1L;
 
+    /** The Python exception's type name. */
     private final String pythonType;
+    /** {@code str()} of the Python exception. */
     private final String pythonMessage;
+    /** The Python traceback, as {@code traceback.format_exception} prints it. */
     private final String pythonTraceback;
 
     PythonException(String pythonType, String pythonMessage, String pythonTraceback) {
@@ -21,17 +24,17 @@ public final class PythonException extends RuntimeException {
         this.pythonTraceback = pythonTraceback;
     }
 
-    /** The exception's class name in Python, such as {@code "BufferError"} or {@code "ValueError"}. */
+    /** {@return the exception's class name in Python, such as {@code "BufferError"} or {@code "ValueError"}} */
     public String pythonType() {
         return pythonType;
     }
 
-    /** {@code str(exception)} in Python. */
+    /** {@return {@code str(exception)} in Python} */
     public String pythonMessage() {
         return pythonMessage;
     }
 
-    /** The traceback as {@code traceback.format_exception} prints it. */
+    /** {@return the traceback as {@code traceback.format_exception} prints it} */
     public String pythonTraceback() {
         return pythonTraceback;
     }

@@ -13,8 +13,6 @@ import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Optional;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
@@ -24,17 +22,19 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The hand-written FFM layer over CPython's C API (no generated bindings):
- * finds and loads {@code libpython3.X.so}, and calls the few functions the
- * bridge in {@code dev.panbuf.python} needs. Object pointers are plain
- * {@code long} addresses; every method here is a thin call, with no GIL
- * handling and no reference counting of its own: the caller holds the GIL
- * and owns the references, exactly as C code calling the same functions would.
+ * loads a {@code libpython3.X.so} and calls the few functions the bridge in
+ * {@code dev.panbuf.python} needs. Which libpython to load is the bridge's
+ * choice (it asks the user's interpreter); this class only opens the file it
+ * is given. Object pointers are plain {@code long} addresses; every method
+ * here is a thin call, with no GIL handling and no reference counting of its
+ * own: the caller holds the GIL and owns the references, exactly as C code
+ * calling the same functions would.
  *
  * <p>libpython is opened with {@code RTLD_GLOBAL}, because CPython extension
  * modules (NumPy's among them) are not linked against libpython and find its
  * symbols in the global namespace.
  *
- * <p>Loading this class does not load libpython; {@link #load()} does.
+ * <p>Loading this class does not load libpython; {@link #load} does.
  */
 public final class CPython {
 
@@ -43,26 +43,16 @@ public final class CPython {
 
     private static final int RTLD_NOW = 2, RTLD_GLOBAL = 0x100;
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final String[] NAMES;
-
-    static {
-        List<String> names = new ArrayList<>();
-        for (int minor = 14; minor >= 8; minor--) {
-            names.add("libpython3." + minor + ".so.1.0");
-        }
-        for (int minor = 14; minor >= 8; minor--) {
-            names.add("libpython3." + minor + ".so");
-        }
-        NAMES = names.toArray(String[]::new);
-    }
-
-    /** Where libpython was found, and the interpreter beside it (for sys.prefix), if any. */
+    /** The file libpython was loaded from. */
     public final Path library;
-    public final Optional<Path> executable;
 
     private final SymbolLookup symbols;
-    private final MethodHandle isInitialized, setProgramName, initializeEx, saveThread, gilEnsure, gilRelease,
+    private static final MethodHandle CALL_VOID_POINTER = LINKER.downcallHandle(FunctionDescriptor.ofVoid(ADDRESS));
+
+    private final MethodHandle isInitialized, setProgramName, getVersion, initializeEx, saveThread, restoreThread,
+            evalGetGlobals, typeGetSlot, gilEnsure, gilRelease,
             incRef, decRef, dictNew, dictSetItemString, dictGetItemString, dictDelItemString, dictClear, runString,
+            compileString, evalCode, dictGetItemObject, dictSetItemObject,
             errOccurred, errFetch, errNormalize, errClear, errSetString, objectStr, unicodeAsUtf8AndSize,
             unicodeFromStringAndSize, longFromLongLong, longAsLongLong, floatFromDouble, floatAsDouble, boolFromLong,
             bytesFromStringAndSize, bytesAsStringAndSize, listSize, listGetItem, tupleSize, tupleGetItem, dictNext,
@@ -72,15 +62,18 @@ public final class CPython {
     private CPython(Path library, SymbolLookup symbols) {
         this.library = library;
         this.symbols = symbols;
-        this.executable = findExecutable(library);
         FunctionDescriptor p = FunctionDescriptor.of(ADDRESS);
         FunctionDescriptor pP = FunctionDescriptor.of(ADDRESS, ADDRESS);
         FunctionDescriptor vP = FunctionDescriptor.ofVoid(ADDRESS);
         isInitialized = h("Py_IsInitialized", FunctionDescriptor.of(JAVA_INT));
         // Deprecated since 3.11 and due to go: used when present (it only tells sys.prefix where to look).
         setProgramName = symbols.find("Py_SetProgramName").map(a -> LINKER.downcallHandle(a, vP)).orElse(null);
+        getVersion = h("Py_GetVersion", p);
         initializeEx = h("Py_InitializeEx", FunctionDescriptor.ofVoid(JAVA_INT));
         saveThread = h("PyEval_SaveThread", p);
+        restoreThread = h("PyEval_RestoreThread", vP);
+        evalGetGlobals = h("PyEval_GetGlobals", p);
+        typeGetSlot = h("PyType_GetSlot", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         gilEnsure = h("PyGILState_Ensure", FunctionDescriptor.of(JAVA_INT));
         gilRelease = h("PyGILState_Release", FunctionDescriptor.ofVoid(JAVA_INT));
         incRef = h("Py_IncRef", vP);
@@ -90,7 +83,11 @@ public final class CPython {
         dictGetItemString = h("PyDict_GetItemString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
         dictDelItemString = h("PyDict_DelItemString", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
         dictClear = h("PyDict_Clear", vP);
+        dictGetItemObject = h("PyDict_GetItem", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        dictSetItemObject = h("PyDict_SetItem", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
         runString = h("PyRun_StringFlags", FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT, ADDRESS, ADDRESS, ADDRESS));
+        compileString = h("Py_CompileString", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_INT));
+        evalCode = h("PyEval_EvalCode", FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
         errOccurred = h("PyErr_Occurred", p);
         errFetch = h("PyErr_Fetch", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
         errNormalize = h("PyErr_NormalizeException", FunctionDescriptor.ofVoid(ADDRESS, ADDRESS, ADDRESS));
@@ -137,42 +134,38 @@ public final class CPython {
     // ------------------------------------------------------------------ loading
 
     /**
-     * Opens libpython (the file named by {@value #LIBRARY_PROPERTY}, else the
-     * first of {@code libpython3.14.so.1.0} ... {@code libpython3.8.so} that
-     * the dynamic linker finds) with {@code RTLD_NOW | RTLD_GLOBAL}.
+     * Opens libpython with {@code RTLD_NOW | RTLD_GLOBAL}: {@code library} is
+     * a path, or a file name the dynamic linker looks up.
      *
-     * @throws UnsatisfiedLinkError naming what was tried
+     * @throws UnsatisfiedLinkError with the dynamic linker's reason
      */
-    public static CPython load() {
+    public static CPython load(String library) {
         MethodHandle dlopen = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("dlopen"),
                 FunctionDescriptor.of(ADDRESS, ADDRESS, JAVA_INT));
         MethodHandle dlerror = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("dlerror"),
                 FunctionDescriptor.of(ADDRESS));
-        String property = System.getProperty(LIBRARY_PROPERTY);
-        String[] candidates = property != null && !property.isBlank() ? new String[] {property.strip()} : NAMES;
-        List<String> errors = new ArrayList<>();
-        for (String name : candidates) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment handle = (MemorySegment) dlopen.invokeExact(arena.allocateFrom(name), RTLD_NOW | RTLD_GLOBAL);
-                if (handle.address() != 0) {
-                    SymbolLookup lookup = SymbolLookup.libraryLookup(name.contains("/") ? Path.of(name).toString() : name,
-                            Arena.global());
-                    Path path = pathOf(lookup.findOrThrow("Py_InitializeEx")).orElse(Path.of(name));
-                    return new CPython(path, lookup);
-                }
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment handle = (MemorySegment) dlopen.invokeExact(arena.allocateFrom(library), RTLD_NOW | RTLD_GLOBAL);
+            if (handle.address() == 0) {
                 MemorySegment err = (MemorySegment) dlerror.invokeExact();
-                errors.add(err.address() == 0 ? name : err.reinterpret(4096).getString(0));
-            } catch (Throwable t) {
-                if (t instanceof Error e && !(t instanceof UnsatisfiedLinkError)) {
-                    throw e;
-                }
-                errors.add(name + ": " + t);
+                throw new UnsatisfiedLinkError("panbuf: cannot load libpython " + library + ": "
+                        + (err.address() == 0 ? "dlopen failed" : err.reinterpret(4096).getString(0)));
             }
+            SymbolLookup lookup = SymbolLookup.libraryLookup(library.contains("/") ? Path.of(library).toString() : library,
+                    Arena.global());
+            MemorySegment init = lookup.find("Py_InitializeEx").orElseThrow(() -> new UnsatisfiedLinkError("panbuf: "
+                    + library + " is not libpython: it has no symbol Py_InitializeEx"));
+            return new CPython(pathOf(init).orElse(Path.of(library)), lookup);
+        } catch (UnsatisfiedLinkError e) {
+            throw e;
+        } catch (Throwable t) {
+            if (t instanceof Error e) {
+                throw e;
+            }
+            UnsatisfiedLinkError e = new UnsatisfiedLinkError("panbuf: cannot load libpython " + library + ": " + t);
+            e.initCause(t);
+            throw e;
         }
-        throw new UnsatisfiedLinkError("panbuf: cannot load libpython (" + (property != null ? "-D" + LIBRARY_PROPERTY + "="
-                + property : "tried " + String.join(", ", NAMES)) + "): " + String.join("; ", errors.subList(0,
-                Math.min(3, errors.size()))) + (property != null ? "" : "; set -D" + LIBRARY_PROPERTY
-                + " to the path of libpython3.X.so (Debian: apt-get install libpython3.11)"));
     }
 
     /** The file a symbol was loaded from (dladdr). */
@@ -194,10 +187,9 @@ public final class CPython {
 
     /**
      * The interpreter installed beside a libpython ({@code <prefix>/bin/python3.X}
-     * for {@code <prefix>/lib[/<multiarch>]/libpython3.X.so...}): its path tells
-     * the embedded interpreter where its standard library and site-packages are.
+     * for {@code <prefix>/lib[/<multiarch>]/libpython3.X.so...}), if any.
      */
-    private static Optional<Path> findExecutable(Path library) {
+    public static Optional<Path> executableBeside(Path library) {
         String file = library.getFileName().toString();
         int at = file.indexOf(".so");
         if (!file.startsWith("libpython") || at < 0) {
@@ -212,6 +204,11 @@ public final class CPython {
             }
         }
         return Optional.empty();
+    }
+
+    /** True when this libpython has {@code Py_SetProgramName} (CPython 3.8 to 3.14). */
+    public boolean canSetProgramName() {
+        return setProgramName != null;
     }
 
     // ------------------------------------------------------------------ data symbols
@@ -300,9 +297,54 @@ public final class CPython {
         }
     }
 
+    /** {@code Py_GetVersion()}, which may be called before the interpreter starts: {@code "3.11.7 (main, ...)"}. */
+    public String version() {
+        try {
+            return ((MemorySegment) getVersion.invokeExact()).reinterpret(4096).getString(0);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public long saveThread() {
         try {
             return ((MemorySegment) saveThread.invokeExact()).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyEval_RestoreThread(state)}: takes the GIL back after {@link #saveThread()}. */
+    public void restoreThread(long state) {
+        try {
+            restoreThread.invokeExact(MemorySegment.ofAddress(state));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyEval_GetGlobals()}: the globals of the Python code running now (borrowed), or 0. */
+    public long currentGlobals() {
+        try {
+            return ((MemorySegment) evalGetGlobals.invokeExact()).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyType_GetSlot(type, slot)}: a heap type's slot function, or 0. */
+    public long typeSlot(long type, int slot) {
+        try {
+            return ((MemorySegment) typeGetSlot.invokeExact(MemorySegment.ofAddress(type), slot)).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Calls a C function {@code void f(void *)} through its pointer. */
+    public static void callVoid(long function, long argument) {
+        try {
+            CALL_VOID_POINTER.invokeExact(MemorySegment.ofAddress(function), MemorySegment.ofAddress(argument));
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -368,6 +410,26 @@ public final class CPython {
         }
     }
 
+    /** {@code PyDict_GetItem(dict, key)} for a key object: borrowed, or 0 (no error set). */
+    public long dictGetItem(long dict, long key) {
+        try {
+            return ((MemorySegment) dictGetItemObject.invokeExact(MemorySegment.ofAddress(dict), MemorySegment.ofAddress(key)))
+                    .address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyDict_SetItem(dict, key, value)} for a key object (the dict takes its own references). */
+    public int dictSetItem(long dict, long key, long value) {
+        try {
+            return (int) dictSetItemObject.invokeExact(MemorySegment.ofAddress(dict), MemorySegment.ofAddress(key),
+                    MemorySegment.ofAddress(value));
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
     public int dictDelItem(long dict, String key) {
         try (Arena arena = Arena.ofConfined()) {
             return (int) dictDelItemString.invokeExact(MemorySegment.ofAddress(dict), arena.allocateFrom(key));
@@ -403,6 +465,26 @@ public final class CPython {
         try (Arena arena = Arena.ofConfined()) {
             return ((MemorySegment) runString.invokeExact(arena.allocateFrom(code), start, MemorySegment.ofAddress(globals),
                     MemorySegment.ofAddress(locals), MemorySegment.NULL)).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code Py_CompileString(code, "<string>", start)}: a new code object, or 0 with an error set. */
+    public long compileString(String code, int start) {
+        try (Arena arena = Arena.ofConfined()) {
+            return ((MemorySegment) compileString.invokeExact(arena.allocateFrom(code), arena.allocateFrom("<string>"), start))
+                    .address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code PyEval_EvalCode(code, globals, locals)}: a new reference, or 0 with an error set. */
+    public long evalCode(long code, long globals, long locals) {
+        try {
+            return ((MemorySegment) evalCode.invokeExact(MemorySegment.ofAddress(code), MemorySegment.ofAddress(globals),
+                    MemorySegment.ofAddress(locals))).address();
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -83,6 +83,28 @@ public final class DLPackShim {
         panbuf_h.pb_dlpack_delete_legacy(MemorySegment.ofAddress(tensor));
     }
 
+    /** Sets {@code flags} of a versioned tensor (the producer's, before it hands the tensor over). */
+    public static void setFlags(long tensor, long flags) {
+        pb_dl_managed_tensor_versioned.flags(MemorySegment.ofAddress(tensor).reinterpret(VERSIONED_BYTES), flags);
+    }
+
+    /**
+     * Replaces the deleter of a tensor that is still its producer's (not yet
+     * handed to a consumer) and returns the one it had: for a producer that
+     * wraps panbuf's deleter in its own.
+     */
+    public static long replaceDeleter(long tensor, boolean versioned, MemorySegment deleter) {
+        MemorySegment t = MemorySegment.ofAddress(tensor).reinterpret(versioned ? VERSIONED_BYTES : LEGACY_BYTES);
+        if (versioned) {
+            long old = pb_dl_managed_tensor_versioned.deleter(t).address();
+            pb_dl_managed_tensor_versioned.deleter(t, deleter);
+            return old;
+        }
+        long old = pb_dl_managed_tensor.deleter(t).address();
+        pb_dl_managed_tensor.deleter(t, deleter);
+        return old;
+    }
+
     /** {@code pb_strerror}, which also names the DLPack codes. */
     public static String strerror(int code) {
         return Shim.strerror(code);

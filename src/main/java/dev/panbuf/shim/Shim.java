@@ -16,7 +16,9 @@ import java.util.function.Consumer;
  * field and every call into {@code libpanbuf} from Java goes through here, so
  * the generated code can be regenerated without touching anything else.
  *
- * <p>Loading this class loads the native library.
+ * <p>Loading this class loads the native library; callers pass
+ * {@link NativeLibrary#loadShim()} first, so that a refusal (native access
+ * denied) never leaves this class unusable.
  */
 public final class Shim {
 
@@ -38,11 +40,6 @@ public final class Shim {
     public static final int E_RELEASED = panbuf_h.PB_ERELEASED();
 
     private Shim() {}
-
-    /** Forces the native library to load now (its errors surface here, not at first use). */
-    public static void ensureLoaded() {
-        // the static initializer did the work
-    }
 
     // ------------------------------------------------------------ ABI
 

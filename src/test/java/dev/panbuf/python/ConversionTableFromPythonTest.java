@@ -1,7 +1,5 @@
 package dev.panbuf.python;
 
-import dev.panbuf.Peers;
-
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.Export;
@@ -38,7 +36,7 @@ class ConversionTableFromPythonTest {
 
     @BeforeAll
     static void needsPython() {
-        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        TestPython.require();
     }
 
     @BeforeEach

@@ -1,7 +1,5 @@
 package dev.panbuf.python;
 
-import dev.panbuf.Peers;
-
 import dev.panbuf.LeakCheck;
 import dev.panbuf.cli.Main;
 import org.junit.jupiter.api.Test;
@@ -20,7 +18,7 @@ class DemoPythonSectionTest {
 
     @Test
     void theDemoShowsEachScenario() {
-        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        TestPython.require();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int code = Main.run(new String[] {"demo"}, new PrintStream(out, true, StandardCharsets.UTF_8), System.err);
         String text = out.toString(StandardCharsets.UTF_8);

@@ -1,7 +1,5 @@
 package dev.panbuf.python;
 
-import dev.panbuf.Peers;
-
 import dev.panbuf.BufferArena;
 import dev.panbuf.DType;
 import dev.panbuf.GrowableBuffer;
@@ -43,7 +41,7 @@ class PythonBridgeTest {
 
     @BeforeAll
     static void needsPython() {
-        Peers.require(Python.isAvailable(), () -> "no libpython here: " + Python.unavailableReason().orElse(""));
+        TestPython.require();
     }
 
     @BeforeEach
@@ -68,10 +66,11 @@ class PythonBridgeTest {
     }
 
     @Test
-    void embedsTheInterpreterBesideTheLibraryWithItsNumpy() {
+    void embedsTheUsersInterpreterWithItsNumpy() {
         assertTrue(py.version().startsWith("3."), py.version());
-        assertEquals("1.24.2", scope.eval("np.__version__"));
+        assertEquals(py.numpyVersion().orElseThrow(), scope.eval("np.__version__"));
         assertEquals(py.version(), scope.eval("sys.version.split()[0]"));
+        assertEquals(py.interpreter().orElseThrow().toString(), scope.eval("sys.executable"));
     }
 
     @Test
@@ -106,6 +105,30 @@ class PythonBridgeTest {
         assertEquals(2L, scope.eval("1 + 1"), "the interpreter stays usable");
         PythonException syntax = assertThrows(PythonException.class, () -> scope.eval("1 +"));
         assertEquals("SyntaxError", syntax.pythonType());
+    }
+
+    @Test
+    void codeRunAgainAndAgainBehavesAsFreshCode() {
+        // each short source is compiled once and kept (256 of them); more than that are evicted and compiled again
+        for (int i = 0; i < 600; i++) {
+            scope.exec("v" + (i % 300) + " = " + i);
+        }
+        assertEquals(599L, scope.eval("v299"));
+        scope.exec("n = 0");
+        for (int i = 0; i < 5; i++) {
+            scope.exec("n += 1");
+        }
+        assertEquals(5L, scope.eval("n"));
+        for (int i = 0; i < 2; i++) {
+            PythonException e = assertThrows(PythonException.class, () -> scope.exec("1 +"));
+            assertEquals("SyntaxError", e.pythonType(), "a syntax error is raised each time, never cached");
+        }
+        scope.exec("del __builtins__");
+        assertEquals(3L, scope.eval("len('abc')"), "a namespace without __builtins__ gets them back, as with PyRun_String");
+        String big = "w = 0\n" + "w += 1\n".repeat(1000);   // longer than what is kept compiled
+        scope.exec(big);
+        scope.exec(big);
+        assertEquals(1000L, scope.eval("w"));
     }
 
     @Test

@@ -1,29 +1,41 @@
 package dev.panbuf.cli;
 
+import dev.panbuf.NativeShim;
 import dev.panbuf.shim.NativeLibrary;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 
 /**
  * Downcall handles for {@code native/examples/panbuf_examples.c}, the small C
  * library that consumes {@code pb_buffer}s, written the way an application
- * would bind its own C code: look the symbol up, describe it, call it with
+ * would bind its own C code: the library is linked with {@code -lpanbuf},
+ * loaded with {@link NativeShim#libraryLookup} (which loads panbuf's shim
+ * first), and each symbol is looked up, described and called with
  * {@code invokeExact}.
+ *
+ * <p>The library travels in the command-line jar (not the library jar) under
+ * {@code native/<platform>/}; the folder named by {@code panbuf.library.path},
+ * when set, is searched first (the sanitizer build).
  */
 public final class ExampleLibrary {
 
-    static {
-        NativeLibrary.loadShim();
-        NativeLibrary.load(NativeLibrary.EXAMPLES);
-    }
+    /** The example library's base name. */
+    public static final String NAME = "panbuf_examples";
 
     private static final Linker LINKER = Linker.nativeLinker();
-    private static final SymbolLookup LOOKUP = SymbolLookup.loaderLookup();
+    private static final SymbolLookup LOOKUP = NativeShim.libraryLookup(locate(), Arena.global());
 
     /** {@code int pbx_scale_f32(const pb_buffer *view, float factor)}. */
     public static final MethodHandle SCALE_F32 = handle("pbx_scale_f32",
@@ -42,8 +54,39 @@ public final class ExampleLibrary {
 
     private static MethodHandle handle(String name, FunctionDescriptor descriptor) {
         MemorySegment symbol = LOOKUP.find(name).orElseThrow(() -> new UnsatisfiedLinkError(
-                "symbol " + name + " not found in " + System.mapLibraryName(NativeLibrary.EXAMPLES)));
+                "symbol " + name + " not found in " + System.mapLibraryName(NAME)));
         return LINKER.downcallHandle(symbol, descriptor);
+    }
+
+    /** The library file: from panbuf.library.path, else copied out of the class path. */
+    private static Path locate() {
+        String fileName = System.mapLibraryName(NAME);
+        String override = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        if (override != null && !override.isBlank()) {
+            Path dir = Path.of(override);
+            Path file = (Files.isRegularFile(dir) ? dir.getParent() : dir).resolve(fileName);
+            if (Files.isRegularFile(file)) {
+                return file;
+            }
+        }
+        String platform = NativeLibrary.platform();
+        String resource = "native/" + platform + "/" + fileName;
+        ClassLoader loader = ExampleLibrary.class.getClassLoader();
+        try (InputStream in = platform == null ? null : loader.getResourceAsStream(resource)) {
+            if (in == null) {
+                throw new UnsatisfiedLinkError("panbuf: the example C library " + resource + " is not on the class path;"
+                        + " it comes with panbuf's command-line jar (panbuf-VERSION-cli.jar): run ./panbuf, or"
+                        + " `mvn package` to build it");
+            }
+            Path dir = Files.createTempDirectory("panbuf-examples-");
+            dir.toFile().deleteOnExit();
+            Path file = dir.resolve(fileName);
+            Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+            file.toFile().deleteOnExit();
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException("panbuf: cannot copy the example C library into a temporary folder", e);
+        }
     }
 
     /** {@code pbx_scale_f32}. */

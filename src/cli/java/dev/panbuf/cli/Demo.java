@@ -5,10 +5,15 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.LiveExportsException;
 import dev.panbuf.NdArray;
+import dev.panbuf.python.PyScope;
+import dev.panbuf.python.Python;
+import dev.panbuf.python.PythonException;
 
 import java.io.PrintStream;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.Locale;
 
 /**
  * {@code panbuf demo}: a short tour that shows, step by step and with real
@@ -17,11 +22,19 @@ import java.util.Arrays;
  */
 final class Demo {
 
+    static final String USAGE = """
+            usage: panbuf demo
+
+            A guided tour, with real addresses: a Java view and C code share one block of memory,
+            C writes and Java reads, a read-only export stays read-only, and the memory cannot be
+            freed while C holds it. The last step does the same with NumPy in this process (skipped
+            when libpython or NumPy is missing).""";
+
     private Demo() {}
 
     static int run(String[] args, PrintStream out) {
         if (args.length > 0) {
-            throw new IllegalArgumentException("demo takes no arguments, got " + Arrays.toString(args));
+            throw new Main.UsageException("takes no arguments, got " + String.join(" ", args));
         }
         step(out, 1, "Allocate a 3 x 4 float32 matrix off-heap, in a BufferArena, and fill it from Java");
         BufferArena arena = BufferArena.ofConfined();
@@ -89,6 +102,7 @@ final class Demo {
             out.println("   m.getFloat(0, 0) threw IllegalStateException: " + e.getMessage());
         }
         pythonSection(out);
+        torchSection(out);
         out.println();
         out.println("Done: one block of memory, typed views in Java, the same bytes in C, and no way to touch it after it is freed.");
         return 0;
@@ -103,15 +117,18 @@ final class Demo {
         return "   " + text.replace("\n", "\n   ");
     }
 
-    /** Step 8: the same memory seen by NumPy inside this process (skipped without libpython or NumPy). */
+    /**
+     * Step 8: the same memory seen by NumPy inside this process, in the user's
+     * own Python (skipped, with the reason, without Python, a shared
+     * libpython or NumPy).
+     */
     private static void pythonSection(PrintStream out) {
-        step(out, 8, "NumPy in this very process (libpython through FFM): the same bytes, the same rules");
-        if (!dev.panbuf.python.Python.isAvailable()) {
-            out.println("   skipped: " + dev.panbuf.python.Python.unavailableReason().orElse("libpython is not available"));
+        step(out, 8, "NumPy in this very process (your Python, through FFM): the same bytes, the same rules");
+        if (!pythonWithNumpy(out)) {
             return;
         }
         BufferArena arena = BufferArena.ofConfined();
-        try (dev.panbuf.python.PyScope py = dev.panbuf.python.Python.get().newScope()) {
+        try (PyScope py = Python.get().newScope()) {
             py.exec("import numpy as np");
             NdArray m = NdArray.allocate(arena, DType.INT32, 4, 5);
             for (long i = 0; i < 20; i++) {
@@ -129,14 +146,14 @@ final class Demo {
             py.putNumpy("r", m.asReadOnly());
             try {
                 py.exec("r[0, 0] = 1");
-            } catch (dev.panbuf.python.PythonException e) {
+            } catch (PythonException e) {
                 out.println("   a read-only view in NumPy: r[0, 0] = 1 -> " + e.getMessage());
             }
             py.exec("ba = bytearray(b'shared')");
             NdArray held = py.buffer("ba", arena);
             try {
                 py.exec("ba.append(33)");
-            } catch (dev.panbuf.python.PythonException e) {
+            } catch (PythonException e) {
                 out.println("   a bytearray Java holds (" + held.elementCount() + " bytes): ba.append(33) -> " + e.getMessage());
             }
             try {
@@ -158,5 +175,105 @@ final class Demo {
             }
         }
         out.println("   after Python let go, the arena closed: every view and buffer was released");
+    }
+
+    /** Prints which Python is used; false (after saying "skipped" and why) when there is none with NumPy. */
+    private static boolean pythonWithNumpy(PrintStream out) {
+        if (!Python.isAvailable()) {
+            out.println("   skipped: Python is not available: " + Python.unavailableReason().orElse(""));
+            return false;
+        }
+        Python python = Python.get();
+        out.println(indent(python.describe()));
+        if (python.numpyVersion().isEmpty()) {
+            out.println("   skipped: " + python.interpreter().map(Object::toString).orElse("this Python") + " has no NumPy ("
+                    + python.numpyProblem().orElse("") + "); install it for that interpreter (python3 -m pip install"
+                    + " numpy), or choose another one with -Dpanbuf.python=/path/to/python");
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Step 9: a real workload. Java allocates a batch of 32 RGB images of
+     * 224 x 224 (float32, 18 MiB); PyTorch scales it in place and convolves it
+     * with no copy of the input; Java reads both results, the convolution's
+     * through DLPack from PyTorch's own memory. Skipped without PyTorch.
+     */
+    private static void torchSection(PrintStream out) {
+        step(out, 9, "PyTorch on a batch Java allocated: an in-place op and a convolution, no copy either way");
+        if (!Python.isAvailable() || Python.get().numpyVersion().isEmpty()) {
+            out.println("   skipped: " + (Python.isAvailable() ? "no NumPy (see step 8)" : "no Python (see step 8)"));
+            return;
+        }
+        Python python = Python.get();
+        BufferArena inputs = BufferArena.ofConfined();
+        try (PyScope py = python.newScope()) {
+            try {
+                py.exec("import torch");
+            } catch (PythonException e) {
+                out.println("   skipped: " + python.interpreter().map(Object::toString).orElse("this Python")
+                        + " has no PyTorch (" + e.getMessage() + "); install it for that interpreter (python3 -m pip"
+                        + " install torch)");
+                return;
+            }
+            out.println("   PyTorch " + py.eval("torch.__version__"));
+            long n = 32, c = 3, h = 224, w = 224;
+            NdArray batch = NdArray.allocate(inputs, DType.FLOAT32, n, c, h, w);
+            for (long i = 0; i < n; i++) {
+                for (long k = 0; k < c; k++) {
+                    for (long y = 0; y < h; y++) {
+                        for (long x = 0; x < w; x++) {
+                            batch.setFloat((float) ((i + 3 * k + y * 7 + x * 13) % 17), i, k, y, x);
+                        }
+                    }
+                }
+            }
+            out.printf(Locale.ROOT, "   Java allocated batch %s float32 (%.1f MiB) at 0x%x%n", Arrays.toString(batch.shape()),
+                    batch.byteSize() / 1048576.0, batch.address());
+            py.putTensor("batch", batch);
+            py.exec("x = torch.from_dlpack(batch)");
+            long torchAddress = (Long) py.eval("x.data_ptr()");
+            out.printf(Locale.ROOT, "   x = torch.from_dlpack(batch): x.data_ptr() = 0x%x %s%n", torchAddress,
+                    torchAddress == batch.address() ? "(the same memory: nothing was copied)" : "(DIFFERENT!)");
+            float before = batch.getFloat(7, 2, 100, 50);
+            long t0 = System.nanoTime();
+            py.exec("with torch.no_grad():\n    x.mul_(0.5).add_(1.0)");
+            long t1 = System.nanoTime();
+            out.printf(Locale.ROOT, "   x.mul_(0.5).add_(1.0) in %.1f ms: Java reads batch[7, 2, 100, 50] = %s (was %s)%n",
+                    (t1 - t0) / 1e6, batch.getFloat(7, 2, 100, 50), before);
+            py.exec("k = torch.full((8, 3, 3, 3), 1.0 / 27)\n"
+                    + "with torch.no_grad():\n    y = torch.nn.functional.conv2d(x, k, padding=1)");
+            long t2 = System.nanoTime();
+            try (Arena results = Arena.ofConfined()) {
+                NdArray y = py.fromDLPack("y", results);
+                out.printf(Locale.ROOT, "   y = conv2d(x, 8 filters of 3 x 3) in %.1f ms: %s float32; Java views it at 0x%x,"
+                        + " PyTorch's y.data_ptr() = 0x%x%n", (t2 - t1) / 1e6, Arrays.toString(y.shape()), y.address(),
+                        (Long) py.eval("y.data_ptr()"));
+                double expected = 0;
+                for (long k = 0; k < c; k++) {
+                    for (long dy = -1; dy <= 1; dy++) {
+                        for (long dx = -1; dx <= 1; dx++) {
+                            expected += batch.getFloat(5, k, 100 + dy, 60 + dx) / 27.0;
+                        }
+                    }
+                }
+                out.printf(Locale.ROOT, "   y[5, 3, 100, 60]: PyTorch %.5f, Java's own sum over the batch %.5f%n",
+                        y.getFloat(5, 3, 100, 60), expected);
+                try {
+                    inputs.close();
+                    out.println("   (unexpected: the arena closed while PyTorch holds the batch)");
+                } catch (LiveExportsException e) {
+                    out.println("   inputs.close() while PyTorch holds the batch: LiveExportsException (" + e.liveExports()
+                            + " live export" + (e.liveExports() == 1 ? "" : "s") + "; nothing freed)");
+                }
+                py.exec("del x, y, batch");
+            }   // closing results hands y back to PyTorch (its deleter runs once)
+        } finally {
+            if (!inputs.isClosed()) {
+                inputs.close();
+            }
+        }
+        out.println("   PyTorch let go: both arenas closed");
     }
 }

@@ -1,0 +1,38 @@
+package dev.panbuf;
+
+import dev.panbuf.fuzz.LifetimeCampaign;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The seeded lifetime campaign of the default test run: random sequences of
+ * allocations, views, writes, exports, hand-offs, imports, releases from C,
+ * closes and growth, with a second thread writing while the first closes or
+ * grows, checked against a model ({@link dev.panbuf.fuzz.LifetimeSequences}),
+ * in a child JVM so that a crash is a finding with its crash report and the
+ * sequence that caused it. More: {@code -Dpanbuf.lifetime.sequences=N},
+ * {@code -Dpanbuf.lifetime.seed=S}; the Jazzer target {@code LifetimeFuzzTest}
+ * explores further.
+ */
+class LifetimeSequencesTest {
+
+    @Test
+    void randomSequencesAgreeWithTheModel() throws Exception {
+        long seed = Long.getLong("panbuf.lifetime.seed", 20261202L);
+        long sequences = Long.getLong("panbuf.lifetime.sequences", 400L);
+        Path trace = Path.of("target", "lifetime-campaign", "sequence.log").toAbsolutePath();
+        ChildJvm.Result r = ChildJvm.run(LifetimeCampaign.class, List.of(), List.of(Long.toString(seed),
+                Long.toString(sequences), "120", "600", trace.toString()), 900);
+        assertFalse(r.crashed(), () -> r.explain() + "\nthe crashing sequence is in " + trace);
+        assertEquals(0, r.exitCode(), r::explain);
+        assertTrue(r.stdout().contains("SEQUENCES=" + sequences), r::explain);
+        assertFalse(r.stderr().contains("LEAK:"), r::explain);
+        System.out.println("lifetime campaign, seed " + seed + ": " + r.stdout().strip());
+    }
+}

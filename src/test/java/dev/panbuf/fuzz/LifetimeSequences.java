@@ -1,0 +1,970 @@
+package dev.panbuf.fuzz;
+
+import dev.panbuf.Accounting;
+import dev.panbuf.BufferArena;
+import dev.panbuf.DType;
+import dev.panbuf.Export;
+import dev.panbuf.GrowableBuffer;
+import dev.panbuf.LiveExportsException;
+import dev.panbuf.NdArray;
+import dev.panbuf.Slice;
+import dev.panbuf.dlpack.DLPack;
+import dev.panbuf.dlpack.DLPackExport;
+import dev.panbuf.shim.DLPackShim;
+import dev.panbuf.shim.Shim;
+
+import java.io.IOException;
+import java.io.Writer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A model-checked interpreter of random lifetime sequences: arenas (confined
+ * and shared), growable buffers, allocations, slices, read-only views, reads
+ * and writes (through accessors and through {@code segment()}), exports
+ * ({@code pb_buffer} and DLPack, writable and read-only), hand-offs, imports
+ * of those pointers (into other arenas and into the exporting arena itself),
+ * exports of imported memory, releases from C on another thread, closes,
+ * growth that moves memory, and a second thread writing while the first
+ * closes or grows. Every step is checked against a model that knows what the
+ * lifetime rules promise:
+ * <ul>
+ * <li>every read returns the last value written, or throws
+ *     {@link IllegalStateException} because the memory is gone; every write
+ *     that returned is never lost, even across a move of a growable buffer;
+ * <li>writes through read-only views, and through their {@code segment()},
+ *     are refused; refused operations change nothing;
+ * <li>an import of a pointer Java owns, or of one already imported, is
+ *     refused; an import keeps its source pinned;
+ * <li>an arena closes exactly when no export of its memory (or of memory it
+ *     imported) is live, after releasing what it imported; its refusal names
+ *     every live export;
+ * <li>panbuf's counters (live exports and imports) agree with the model after
+ *     every step, and at the end, after releasing exactly what each refusal
+ *     named, every arena closes and every counter is back where it started.
+ * </ul>
+ * A disagreement throws {@link AssertionError} with the sequence so far. A
+ * JVM crash is possible only if panbuf is broken, so campaigns run in a child
+ * JVM ({@link LifetimeCampaign}) that writes each step to a log before doing
+ * it.
+ */
+public final class LifetimeSequences {
+
+    /** Where the choices come from: a seeded {@link Random}, or fuzzed bytes. */
+    public interface Choices {
+        /** False once the sequence should end. */
+        boolean more();
+
+        /** {@code 0 <= result < bound}, for {@code 1 <= bound <= 256}. */
+        int below(int bound);
+
+        /** Any value to write. */
+        long value();
+    }
+
+    /** Choices from a seeded generator, {@code steps} of them. */
+    public static Choices seeded(long seed, int steps) {
+        Random r = new Random(seed);
+        return new Choices() {
+            int left = steps;
+
+            @Override
+            public boolean more() {
+                return left-- > 0;
+            }
+
+            @Override
+            public int below(int bound) {
+                return r.nextInt(bound);
+            }
+
+            @Override
+            public long value() {
+                return r.nextLong();
+            }
+        };
+    }
+
+    /** Choices from fuzzed bytes. */
+    static Choices fuzzed(Fuzz.Input in) {
+        return new Choices() {
+            int steps;
+
+            @Override
+            public boolean more() {
+                return !in.exhausted() && steps++ < 200;
+            }
+
+            @Override
+            public int below(int bound) {
+                return in.below(bound);
+            }
+
+            @Override
+            public long value() {
+                return in.s64();
+            }
+        };
+    }
+
+    // ------------------------------------------------------------------ the model
+
+    /**
+     * Kinds of step a survey of an old, broken build leaves out, to see past
+     * the findings it already has: {@code -Dpanbuf.lifetime.skip=} a comma list of
+     * {@code javaOwnedImport}, {@code secondImport}, {@code segmentWrite},
+     * {@code readOnlyImport}, {@code closedImport}, {@code counters}. Empty (nothing skipped) in every test.
+     */
+    private static final java.util.Set<String> SKIP = java.util.Set.of(
+            System.getProperty("panbuf.lifetime.skip", "").split(","));
+
+    private static final int JAVA_OWNED = 0, HANDED_OFF = 1, IMPORTED = 2, RELEASED = 3;
+    private static final String[] STATES = {"owned by Java", "handed off", "imported", "released"};
+    private static final Pattern EXPORT_ID = Pattern.compile("export #(\\d+)");
+
+    private static final class ArenaM {
+        final int id;
+        final BufferArena real;
+        final boolean shared;
+        boolean closed;
+        final List<ImpM> imports = new ArrayList<>();
+
+        ArenaM(int id, BufferArena.Builder builder, boolean shared) {
+            this.id = id;
+            this.shared = shared;
+            this.real = (shared ? builder.shared() : builder.confined()).build();
+        }
+
+        @Override
+        public String toString() {
+            return "arena" + id;
+        }
+    }
+
+    private static final class GrowM {
+        final int id;
+        final GrowableBuffer real;
+        final boolean shared;
+        final Block block;
+        boolean closed;
+        int generation;
+
+        GrowM(int id, GrowableBuffer real, boolean shared) {
+            this.id = id;
+            this.real = real;
+            this.shared = shared;
+            this.block = new Block(null, this, new long[0]);
+        }
+
+        @Override
+        public String toString() {
+            return "grow" + id;
+        }
+    }
+
+    /** int64 elements: an arena allocation or a growable buffer's contents. */
+    private static final class Block {
+        final ArenaM arena;
+        final GrowM grow;
+        long[] values;
+
+        Block(ArenaM arena, GrowM grow, long[] values) {
+            this.arena = arena;
+            this.grow = grow;
+            this.values = values;
+        }
+    }
+
+    private static final class ViewM {
+        final int id;
+        final NdArray real;
+        final Block block;
+        final int[] pos;         // element i of the view is block element pos[i]
+        final boolean readOnly;
+        final int generation;    // of the growable buffer, when it made this view
+        final ImpM via;          // an imported view: alive while the import is
+
+        ViewM(int id, NdArray real, Block block, int[] pos, boolean readOnly, int generation, ImpM via) {
+            this.id = id;
+            this.real = real;
+            this.block = block;
+            this.pos = pos;
+            this.readOnly = readOnly;
+            this.generation = generation;
+            this.via = via;
+        }
+
+        boolean alive() {
+            if (via != null) {
+                return !via.released;
+            }
+            if (block.arena != null) {
+                return !block.arena.closed;
+            }
+            return !block.grow.closed && block.grow.generation == generation;
+        }
+
+        @Override
+        public String toString() {
+            return "view" + id;
+        }
+    }
+
+    private static final class ExpM {
+        final int id;
+        final Export export;        // pb_buffer exports
+        final DLPackExport tensor;  // DLPack exports
+        final ViewM view;
+        final boolean readOnly;
+        final long realId;          // the number in "export #N"
+        int state = JAVA_OWNED;
+        MemorySegment pointer;      // once handed off
+
+        ExpM(int id, Export export, DLPackExport tensor, ViewM view, boolean readOnly) {
+            this.id = id;
+            this.export = export;
+            this.tensor = tensor;
+            this.view = view;
+            this.readOnly = readOnly;
+            Matcher m = EXPORT_ID.matcher(tensor != null ? tensor.toString() : export.toString());
+            if (!m.find()) {
+                throw new AssertionError("no export number in " + (tensor != null ? tensor : export));
+            }
+            this.realId = Long.parseLong(m.group(1));
+        }
+
+        boolean live() {
+            return state != RELEASED;
+        }
+
+        @Override
+        public String toString() {
+            return (tensor != null ? "dlpack" : "exp") + id + "(#" + realId + ", " + STATES[state] + ")";
+        }
+    }
+
+    private static final class ImpM {
+        final int id;
+        final ExpM source;
+        final ArenaM arena;
+        boolean released;
+        final List<ExpM> reexports = new ArrayList<>();
+
+        ImpM(int id, ExpM source, ArenaM arena) {
+            this.id = id;
+            this.source = source;
+            this.arena = arena;
+        }
+
+        @Override
+        public String toString() {
+            return "imp" + id + "(of " + source + " in " + arena + ")";
+        }
+    }
+
+    /** The "C side" and the second writer: pooled, as starting a thread per step would dominate the run. */
+    private static final java.util.concurrent.ExecutorService SIDE = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "lifetime-side");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final Choices in;
+    private final Writer trace;
+    private final List<String> log = new ArrayList<>();
+    private final List<ArenaM> arenas = new ArrayList<>();
+    private final List<GrowM> grows = new ArrayList<>();
+    private final List<ViewM> views = new ArrayList<>();
+    private final List<ExpM> exports = new ArrayList<>();
+    private final List<ImpM> imports = new ArrayList<>();
+    private final long exportsAtStart = Accounting.liveExports();
+    private final long importsAtStart = Accounting.liveImports();
+    private final long arenasAtStart = Accounting.openArenas();
+    private final long bytesAtStart = Accounting.arenaBytes();
+    private int ids;
+
+    private LifetimeSequences(Choices in, Writer trace) {
+        this.in = in;
+        this.trace = trace;
+    }
+
+    /**
+     * Runs one sequence and then releases everything, checking the model at
+     * every step. {@code trace}, when not null, receives each step before it
+     * runs (flushed), so that a crash leaves the sequence behind.
+     *
+     * @return the number of steps run
+     * @throws AssertionError naming the step and the sequence when panbuf disagrees with the model
+     */
+    public static int run(Choices in, Writer trace) {
+        LifetimeSequences s = new LifetimeSequences(in, trace);
+        try {
+            int steps = 0;
+            while (in.more()) {
+                s.step();
+                s.checkCounters();
+                steps++;
+            }
+            s.closeEverything();
+            return steps;
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\nsequence:\n  " + String.join("\n  ", s.log), e.getCause());
+        } catch (RuntimeException | Error e) {
+            throw new AssertionError("unexpected " + e + "\nsequence:\n  " + String.join("\n  ", s.log), e);
+        }
+    }
+
+    /** How often each kind of step ran, over all sequences in this JVM (campaigns print it). */
+    public static final java.util.concurrent.ConcurrentSkipListMap<String, java.util.concurrent.atomic.LongAdder> STATS =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
+
+    private static void count(String what) {
+        STATS.computeIfAbsent(what, k -> new java.util.concurrent.atomic.LongAdder()).increment();
+    }
+
+    private void note(String step) {
+        log.add(step);
+        if (trace != null) {
+            try {
+                trace.write(step);
+                trace.write('\n');
+                trace.flush();
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot write the trace", e);
+            }
+        }
+    }
+
+    private static void check(boolean condition, String what) {
+        if (!condition) {
+            throw new AssertionError(what);
+        }
+    }
+
+    /** Runs {@code action}; it must throw {@code type} whose message contains {@code part}. */
+    private static <T extends Throwable> T refused(Class<T> type, String part, Runnable action, String what) {
+        try {
+            action.run();
+        } catch (Throwable t) {
+            if (type.isInstance(t) && String.valueOf(t.getMessage()).contains(part)) {
+                return type.cast(t);
+            }
+            throw new AssertionError(what + ": expected " + type.getSimpleName() + " containing \"" + part + "\", got " + t, t);
+        }
+        throw new AssertionError(what + ": expected " + type.getSimpleName() + " containing \"" + part + "\", but it succeeded");
+    }
+
+    private <T> T pick(List<T> list) {
+        return list.isEmpty() ? null : list.get(in.below(Math.min(list.size(), 256)) % list.size());
+    }
+
+    // ------------------------------------------------------------------ steps
+
+    private void step() {
+        int op = in.below(20);
+        switch (op) {
+            case 0 -> newArena();
+            case 1 -> newGrowable();
+            case 2, 3 -> allocate();
+            case 4 -> slice();
+            case 5 -> readOnly();
+            case 6 -> write(false);
+            case 7 -> read();
+            case 8 -> write(true);
+            case 9 -> export(false);
+            case 10 -> export(true);
+            case 11 -> closeExport();
+            case 12 -> handOff();
+            case 13, 14 -> importPointer();
+            case 15 -> releaseFromC();
+            case 16 -> closeArena(pick(arenas));
+            case 17 -> grow(pick(grows));
+            case 18 -> closeGrowable();
+            default -> concurrently();
+        }
+    }
+
+    private void newArena() {
+        if (arenas.size() >= 6) {
+            return;
+        }
+        boolean shared = in.below(2) == 0;
+        int id = ids++;
+        note("arena" + id + " = new " + (shared ? "shared" : "confined") + " BufferArena");
+        BufferArena.Builder b = BufferArena.builder().name("arena" + id);
+        arenas.add(new ArenaM(id, b, shared));
+    }
+
+    private void newGrowable() {
+        if (grows.size() >= 3) {
+            return;
+        }
+        boolean shared = in.below(2) == 0;
+        int n = 1 + in.below(32);
+        int id = ids++;
+        note("grow" + id + " = " + (shared ? "shared" : "confined") + " GrowableBuffer of " + n + " int64");
+        GrowableBuffer g = shared ? GrowableBuffer.ofShared(8L * n) : GrowableBuffer.ofConfined(8L * n);
+        g.resize(8L * n);
+        GrowM m = new GrowM(id, g, shared);
+        m.block.values = new long[n];
+        grows.add(m);
+        addView(g.view(DType.INT64), m.block, identity(n), false, 0, null);
+    }
+
+    private static int[] identity(int n) {
+        int[] pos = new int[n];
+        for (int i = 0; i < n; i++) {
+            pos[i] = i;
+        }
+        return pos;
+    }
+
+    private ViewM addView(NdArray real, Block block, int[] pos, boolean readOnly, int generation, ImpM via) {
+        ViewM v = new ViewM(ids++, real, block, pos, readOnly, generation, via);
+        check(real.isReadOnly() == readOnly, v + " read-only is " + real.isReadOnly() + ", the model says " + readOnly);
+        check(real.elementCount() == pos.length, v + " has " + real.elementCount() + " elements, the model " + pos.length);
+        if (views.size() >= 64) {
+            views.remove(in.below(views.size()));
+        }
+        views.add(v);
+        return v;
+    }
+
+    private void allocate() {
+        ArenaM a = pick(arenas);
+        if (a == null) {
+            return;
+        }
+        int n = in.below(40);
+        note("view = allocate(" + a + ", INT64, " + n + ")");
+        if (a.closed) {
+            refused(IllegalStateException.class, "Already closed", () -> NdArray.allocate(a.real, DType.INT64, n),
+                    "allocate in a closed arena");
+            return;
+        }
+        NdArray real = NdArray.allocate(a.real, DType.INT64, n);
+        addView(real, new Block(a, null, new long[n]), identity(n), false, 0, null);
+    }
+
+    private void slice() {
+        ViewM v = pick(views);
+        if (v == null) {
+            return;
+        }
+        int n = v.pos.length;
+        int start = in.below(n + 1);
+        int stop = in.below(n + 1);
+        int step = in.below(2) == 0 ? 1 + in.below(3) : -1 - in.below(3);
+        note(v + ".get(" + start + ":" + stop + ":" + step + ")");
+        NdArray real = v.real.get(Slice.of(start, stop, step));   // views are made without touching memory
+        List<Integer> picked = new ArrayList<>();
+        if (step > 0) {
+            for (int i = start; i < stop; i += step) {
+                picked.add(v.pos[i]);
+            }
+        } else {
+            for (int i = Math.min(start, n - 1); i > stop && i >= 0; i += step) {
+                picked.add(v.pos[i]);
+            }
+        }
+        int[] pos = picked.stream().mapToInt(Integer::intValue).toArray();
+        addView(real, v.block, pos, v.readOnly, v.generation, v.via);
+    }
+
+    private void readOnly() {
+        ViewM v = pick(views);
+        if (v == null) {
+            return;
+        }
+        note(v + ".asReadOnly()");
+        addView(v.real.asReadOnly(), v.block, v.pos, true, v.generation, v.via);
+    }
+
+    private void write(boolean throughSegment) {
+        ViewM v = pick(views);
+        if (v == null || v.pos.length == 0 || (throughSegment && SKIP.contains("segmentWrite"))) {
+            return;
+        }
+        int i = in.below(v.pos.length);
+        long value = in.value();
+        note(v + (throughSegment ? ".segment() write [" : ".setLong [") + i + "] = " + value);
+        Runnable w = throughSegment
+                ? () -> v.real.segment().set(ValueLayout.JAVA_LONG_UNALIGNED, v.real.byteOffset() + i * v.real.byteStride(0), value)
+                : () -> v.real.setLong(value, i);
+        if (v.readOnly) {   // refused before the memory is touched, so whether it is still there does not matter
+            refused(IllegalArgumentException.class, "read-only", w, "write through read-only " + v);
+            count(throughSegment ? "write through a read-only segment refused" : "write through a read-only view refused");
+        } else if (!v.alive()) {
+            refused(IllegalStateException.class, "Already closed", w, "write to freed memory through " + v);
+        } else {
+            w.run();
+            v.block.values[v.pos[i]] = value;
+        }
+    }
+
+    private void read() {
+        ViewM v = pick(views);
+        if (v == null || v.pos.length == 0) {
+            return;
+        }
+        int i = in.below(v.pos.length);
+        note(v + ".getLong [" + i + "]");
+        if (!v.alive()) {
+            refused(IllegalStateException.class, "Already closed", () -> v.real.getLong(i), "read of freed memory through " + v);
+            return;
+        }
+        long got = v.real.getLong(i);
+        long want = v.block.values[v.pos[i]];
+        check(got == want, v + "[" + i + "] reads " + got + ", but the last value written there is " + want);
+    }
+
+    private void export(boolean dlpack) {
+        ViewM v = pick(views);
+        if (v == null || exports.size() >= 48) {
+            return;
+        }
+        boolean asReadOnly = in.below(3) == 0;
+        note("exp" + ids + " = " + (dlpack ? "DLPack.export(" : "export(") + v + (asReadOnly ? ".asReadOnly()" : "") + ")");
+        NdArray source = asReadOnly ? v.real.asReadOnly() : v.real;
+        if (!v.alive()) {
+            refused(IllegalStateException.class, "Already closed",
+                    () -> { if (dlpack) { DLPack.export(source); } else { source.export(); } }, "export of freed memory");
+            return;
+        }
+        ExpM e = dlpack ? new ExpM(ids++, null, DLPack.export(source), v, v.readOnly || asReadOnly)
+                : new ExpM(ids++, source.export(), null, v, v.readOnly || asReadOnly);
+        exports.add(e);
+        if (v.via != null) {
+            v.via.reexports.add(e);
+        }
+    }
+
+    private void closeExport() {
+        ExpM e = pick(exports);
+        if (e == null) {
+            return;
+        }
+        note(e + ".close()");
+        if (e.tensor != null) {
+            e.tensor.close();
+        } else {
+            e.export.close();
+        }
+        if (e.state == JAVA_OWNED) {
+            e.state = RELEASED;
+        }
+    }
+
+    private void handOff() {
+        ExpM e = pick(exports);
+        if (e == null) {
+            return;
+        }
+        note(e + ".handOff()");
+        Runnable h = () -> e.pointer = e.tensor != null ? e.tensor.handOff() : e.export.handOff();
+        if (e.state != JAVA_OWNED) {
+            refused(IllegalStateException.class, "already", h, "hand-off of " + e);
+            return;
+        }
+        h.run();
+        e.state = HANDED_OFF;
+    }
+
+    private void importPointer() {
+        ExpM e = pick(exports);
+        ArenaM a = pick(arenas);
+        if (e == null || a == null || e.state == RELEASED) {
+            return;   // a released pointer dangles: using it is the caller's bug, as in C
+        }
+        if ((e.state == JAVA_OWNED && SKIP.contains("javaOwnedImport")) || (e.state == IMPORTED && SKIP.contains("secondImport"))
+                || (a.closed && SKIP.contains("closedImport"))) {
+            return;
+        }
+        MemorySegment p = e.state == JAVA_OWNED ? (e.tensor != null ? e.tensor.pointer() : e.export.pointer()) : e.pointer;
+        note("import " + e + " into " + a);
+        Runnable imp = () -> {
+            NdArray got = e.tensor != null ? DLPack.importVersioned(p, a.real) : NdArray.fromPbBuffer(p, a.real);
+            lastImport.set(got);
+        };
+        if (a.closed) {
+            refused(IllegalStateException.class, "Already closed", imp, "import into closed " + a);
+        } else if (e.state == JAVA_OWNED) {
+            refused(IllegalArgumentException.class, "still owned by Java", imp, "import of Java-owned " + e);
+            count("import of a Java-owned export refused");
+        } else if (e.state == IMPORTED) {
+            refused(IllegalArgumentException.class, "already imported into", imp, "second import of " + e);
+            count("second import refused");
+        } else {
+            imp.run();
+            count(e.tensor != null ? "import of a handed-off tensor" : "import of a handed-off pb_buffer");
+            NdArray real = lastImport.get();
+            e.state = IMPORTED;
+            ImpM i = new ImpM(ids++, e, a);
+            imports.add(i);
+            a.imports.add(i);
+            addView(real, e.view.block, e.view.pos, e.readOnly, e.view.generation, i);
+            check(SKIP.contains("readOnlyImport") || real.segment().isReadOnly() == e.readOnly,
+                    "the import's segment is read-only exactly when the export is");
+        }
+    }
+
+    private final AtomicReference<NdArray> lastImport = new AtomicReference<>();
+
+    private void releaseFromC() {
+        ExpM e = pick(exports);
+        if (e == null || e.state != HANDED_OFF) {
+            return;   // C releases only what it owns
+        }
+        note(e + " released by C on another thread");
+        count("release from C");
+        long address = e.pointer.address();
+        boolean tensor = e.tensor != null;
+        join(SIDE.submit(() -> {
+            if (tensor) {
+                DLPackShim.delete(address);
+            } else {
+                Shim.release(MemorySegment.ofAddress(address));
+            }
+        }));
+        e.state = RELEASED;
+    }
+
+    private static void join(java.util.concurrent.Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted", ex);
+        } catch (java.util.concurrent.ExecutionException ex) {
+            throw new AssertionError("the other thread failed: " + ex.getCause(), ex.getCause());
+        }
+    }
+
+    /** Live exports that keep {@code a} open once it has released every import it can. */
+    private List<ExpM> blockers(ArenaM a) {
+        List<ExpM> live = new ArrayList<>();
+        for (ExpM e : exports) {
+            if (!e.live()) {
+                continue;
+            }
+            if (e.view.via == null && e.view.block.arena == a) {
+                live.add(e);
+            } else if (e.view.via != null && e.view.via.arena == a && !e.view.via.released) {
+                live.add(e);
+            }
+        }
+        return live;
+    }
+
+    /** What closing {@code a} releases first: imports without live exports of their memory, until none is left. */
+    private void releaseImportsOf(ArenaM a) {
+        boolean more = true;
+        while (more) {
+            more = false;
+            for (ImpM i : a.imports) {
+                if (!i.released && i.reexports.stream().noneMatch(ExpM::live)) {
+                    i.released = true;
+                    i.source.state = RELEASED;
+                    more = true;
+                }
+            }
+        }
+    }
+
+    private void closeArena(ArenaM a) {
+        if (a == null) {
+            return;
+        }
+        note("close " + a);
+        if (a.closed) {
+            refused(IllegalStateException.class, "Already closed", a.real::close, "second close of " + a);
+            return;
+        }
+        releaseImportsOf(a);
+        List<ExpM> live = blockers(a);
+        if (live.isEmpty()) {
+            a.real.close();
+            a.closed = true;
+            count(a.imports.isEmpty() ? "arena closed" : "arena closed after releasing its imports");
+            return;
+        }
+        count("arena close refused");
+        LiveExportsException e = refused(LiveExportsException.class, "cannot close arena" + a.id, a.real::close,
+                "close of " + a + " with live exports " + live);
+        checkNamed(e, live);
+    }
+
+    private static void checkNamed(LiveExportsException e, List<ExpM> live) {
+        for (ExpM x : live) {
+            check(e.getMessage().contains("export #" + x.realId + " "), "the refusal does not name " + x + ": " + e.getMessage());
+        }
+        check(e.liveExports() == live.size(), "the refusal counts " + e.liveExports() + " live exports, the model " + live + ": "
+                + e.getMessage());
+    }
+
+    private void grow(GrowM g) {
+        if (g == null) {
+            return;
+        }
+        int k = 1 + in.below(64);
+        note(g + ".append(" + k + " int64)");
+        Runnable append = () -> g.real.append(new byte[8 * k]);
+        if (g.closed) {
+            refused(IllegalStateException.class, "Already closed", append, "append to closed " + g);
+            return;
+        }
+        List<ExpM> live = growBlockers(g);
+        if (!live.isEmpty()) {
+            refused(LiveExportsException.class, "live export", append, "append to " + g + " with live exports " + live);
+            return;
+        }
+        boolean moves = g.real.byteSize() + 8L * k > g.real.capacity();
+        append.run();
+        g.block.values = java.util.Arrays.copyOf(g.block.values, g.block.values.length + k);
+        if (moves) {
+            g.generation++;
+            count("growth that moved the memory");
+        }
+        addView(g.real.view(DType.INT64), g.block, identity(g.block.values.length), false, g.generation, null);
+    }
+
+    private List<ExpM> growBlockers(GrowM g) {
+        List<ExpM> live = new ArrayList<>();
+        for (ExpM e : exports) {
+            if (e.live() && e.view.via == null && e.view.block.grow == g) {
+                live.add(e);
+            }
+        }
+        return live;
+    }
+
+    private void closeGrowable() {
+        GrowM g = pick(grows);
+        if (g == null) {
+            return;
+        }
+        note("close " + g);
+        if (g.closed) {
+            g.real.close();   // harmless
+            return;
+        }
+        List<ExpM> live = growBlockers(g);
+        if (!live.isEmpty()) {
+            checkNamed(refused(LiveExportsException.class, "live export", g.real::close, "close of " + g), live);
+            return;
+        }
+        g.real.close();
+        g.closed = true;
+    }
+
+    /**
+     * A second thread writes through a view of shared memory, over and over,
+     * while this one closes the arena, grows the buffer, or exports and
+     * releases. A write either returns, and is then never lost, or throws
+     * {@link IllegalStateException} because the memory went away; a writer of
+     * a growable buffer then takes a fresh view and goes on, as a user would.
+     */
+    private void concurrently() {
+        ViewM v = pick(views);
+        if (v == null || v.pos.length == 0 || v.readOnly || !v.alive()) {
+            return;
+        }
+        boolean shared = v.via == null && (v.block.arena != null ? v.block.arena.shared : v.block.grow.shared);
+        if (!shared) {
+            return;
+        }
+        int n = 1 + in.below(200);
+        long[] values = new long[n];
+        int[] at = new int[n];
+        for (int k = 0; k < n; k++) {
+            at[k] = in.below(v.pos.length);
+            values[k] = in.value();
+        }
+        int what = in.below(3);
+        note("concurrently: writes of " + n + " values through " + v + " while " + (what == 0 ? "closing" : what == 1
+                ? "growing" : "exporting and releasing") + " its memory");
+        GrowM grow = v.block.grow;
+        int blockLength = v.block.values.length;
+        long[] last = new long[blockLength];     // per block element, the value of the last write that returned
+        boolean[] written = new boolean[blockLength];
+        java.util.concurrent.atomic.AtomicInteger progress = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Runnable writes = () -> {
+            NdArray through = v.real;
+            boolean fresh = false;   // writing through a fresh full view of the growable buffer
+            try {
+                // Stops as soon as the other thread is done, so that a write lost in the move is not
+                // hidden by a later write to the same element; each pass writes different values.
+                for (long w = 0; !stop.get(); w++) {
+                    int k = (int) (w % n);
+                    long value = values[k] + w / n;
+                    int pos = v.pos[at[k]];
+                    try {
+                        through.setLong(value, fresh ? pos : at[k]);
+                        last[pos] = value;
+                        written[pos] = true;
+                    } catch (IllegalStateException gone) {
+                        if (!String.valueOf(gone.getMessage()).contains("Already closed")) {
+                            throw gone;
+                        }
+                        if (grow == null) {
+                            return;   // the arena is closed: nothing left to write
+                        }
+                        try {
+                            through = grow.real.view(DType.INT64);
+                            fresh = true;
+                        } catch (IllegalStateException closed) {
+                            return;   // the buffer itself was closed
+                        }
+                    }
+                    progress.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        };
+        java.util.concurrent.Future<?> writer = SIDE.submit(writes);
+        try {
+            while (progress.get() < n && !writer.isDone()) {
+                Thread.onSpinWait();   // the close or move lands in the middle of the writes
+            }
+            if (what == 0 && v.block.arena != null) {
+                closeArena(v.block.arena);
+            } else if (what == 1 && grow != null) {
+                grow(grow);
+            } else {
+                export(in.below(2) == 0);
+                closeExport();
+            }
+        } finally {
+            stop.set(true);
+            join(writer);
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a concurrent write failed with " + failure.get(), failure.get());
+        }
+        count("concurrent writes while " + (what == 0 ? "closing" : what == 1 ? "growing" : "exporting"));
+        for (int pos = 0; pos < blockLength; pos++) {
+            if (written[pos]) {
+                v.block.values[pos] = last[pos];
+            }
+        }
+        // Every write that returned must be in the memory now, wherever the memory is.
+        if (grow != null && !grow.closed) {
+            NdArray now = grow.real.view(DType.INT64);
+            for (int pos = 0; pos < blockLength; pos++) {
+                if (written[pos]) {
+                    long got = now.getLong(pos);
+                    check(got == last[pos], "a write that returned was lost: element " + pos + " of " + grow + " holds "
+                            + got + ", but the last write that returned put " + last[pos] + " there");
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ checks
+
+    private void checkCounters() {
+        if (SKIP.contains("counters")) {
+            return;
+        }
+        long liveExports = exports.stream().filter(ExpM::live).count();
+        check(Accounting.liveExports() - exportsAtStart == liveExports, "panbuf counts "
+                + (Accounting.liveExports() - exportsAtStart) + " live exports, the model " + liveExports + ": " + exports);
+        long liveImports = imports.stream().filter(i -> !i.released).count();
+        check(Accounting.liveImports() - importsAtStart == liveImports, "panbuf counts "
+                + (Accounting.liveImports() - importsAtStart) + " live imports, the model " + liveImports + ": " + imports);
+    }
+
+    /**
+     * Closes every arena and buffer, releasing exactly what each refusal
+     * names, as a user would: closes Java-owned exports, releases handed-off
+     * ones from C, and closes the arenas that hold imports.
+     */
+    private void closeEverything() {
+        for (int round = 0; round < 16; round++) {
+            boolean open = false;
+            for (ArenaM a : arenas) {
+                if (!a.closed) {
+                    open = true;
+                    closeArena(a);
+                    if (!a.closed) {
+                        releaseWhatIsNamed(blockers(a));
+                    }
+                }
+            }
+            for (GrowM g : grows) {
+                if (!g.closed) {
+                    open = true;
+                    closeGrowable(g);
+                }
+            }
+            if (!open) {
+                break;
+            }
+        }
+        for (ArenaM a : arenas) {
+            check(a.closed, a + " could not be closed after releasing everything its refusals named");
+        }
+        for (ExpM e : exports) {
+            check(!e.live(), e + " is still live after everything was closed");
+        }
+        checkCounters();
+        check(Accounting.openArenas() == arenasAtStart, "open arenas " + Accounting.openArenas() + ", at the start "
+                + arenasAtStart);
+        check(Accounting.arenaBytes() == bytesAtStart, "arena bytes " + Accounting.arenaBytes() + ", at the start "
+                + bytesAtStart);
+    }
+
+    private void closeGrowable(GrowM g) {
+        note("close " + g);
+        List<ExpM> live = growBlockers(g);
+        if (!live.isEmpty()) {
+            checkNamed(refused(LiveExportsException.class, "live export", g.real::close, "close of " + g), live);
+            releaseWhatIsNamed(live);
+            return;
+        }
+        g.real.close();
+        g.closed = true;
+    }
+
+    private void releaseWhatIsNamed(List<ExpM> live) {
+        for (ExpM e : live) {
+            switch (e.state) {
+                case JAVA_OWNED -> {
+                    note(e + ".close() (named by the refusal)");
+                    if (e.tensor != null) {
+                        e.tensor.close();
+                    } else {
+                        e.export.close();
+                    }
+                    e.state = RELEASED;
+                }
+                case HANDED_OFF -> {
+                    note(e + " released by C (named by the refusal)");
+                    if (e.tensor != null) {
+                        DLPackShim.delete(e.pointer.address());
+                    } else {
+                        Shim.release(e.pointer);
+                    }
+                    e.state = RELEASED;
+                }
+                case IMPORTED -> {
+                    for (ImpM i : imports) {
+                        if (i.source == e && !i.released) {
+                            closeArena(i.arena);
+                        }
+                    }
+                }
+                default -> { }
+            }
+        }
+    }
+}
