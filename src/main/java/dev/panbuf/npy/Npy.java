@@ -397,8 +397,18 @@ public final class Npy {
      * destination; should the replace then fail, the view maps the discarded
      * temporary file until the arena closes.
      *
+     * @param file the {@code .npy} file
+     * @param dtype the element type
+     * @param order {@link Order#C} (row-major) or {@link Order#F} (column-major)
+     * @param arena the arena that owns the mapping
+     * @param mode how the new file is put in place
+     * @param shape the size of each dimension
+     * @return the view of the new file's data, zero-filled
+     * @throws IllegalArgumentException when the shape is invalid or its byte size overflows
      * @throws IllegalStateException when {@code mode} is {@link WriteMode#IN_PLACE} and this
      *         process maps the file (truncating it would fault those mappings)
+     * @throws IOException when the file cannot be written or mapped, with the reason;
+     *         the destination is then unchanged
      */
     public static NdArray create(Path file, DType dtype, Order order, Arena arena, WriteMode mode, long... shape)
             throws IOException {
@@ -477,6 +487,7 @@ public final class Npy {
      *     {@code FileChannel.map}) is forced as {@link MemorySegment#force()} does.</li>
      * </ul>
      *
+     * @param view a view of a mapping (or of part of one)
      * @throws IllegalArgumentException when the view is not of a mapped file, or of a
      *         {@code COPY_ON_WRITE} mapping
      * @throws IllegalStateException when the mapping's arena is closed
@@ -502,7 +513,15 @@ public final class Npy {
      * byte {@code b} of the range is byte {@code b} after the header
      * ({@link NpyHeader#dataOffset()}) in the file.
      *
+     * @param view a view of a mapping
+     * @param byteOffset where the range starts in the view's memory
+     * @param byteSize how many bytes it covers (0: none)
      * @throws IndexOutOfBoundsException when the range is not inside the view's memory
+     * @throws IllegalArgumentException when the view is not of a mapped file, or of a
+     *         {@code COPY_ON_WRITE} mapping
+     * @throws IllegalStateException when the mapping's arena is closed
+     * @throws IOException when the edits were forced, but the path the file was mapped
+     *         from no longer names that file
      */
     public static void flush(NdArray view, long byteOffset, long byteSize) throws IOException {
         Objects.requireNonNull(view, "view");
@@ -575,8 +594,13 @@ public final class Npy {
     /**
      * {@link #write(Path, NdArray)}, putting the file in place as {@code mode} says.
      *
-     * @throws IllegalStateException when {@code mode} is {@link WriteMode#IN_PLACE} and this
-     *         process maps the file
+     * @param file the {@code .npy} file
+     * @param array the array to write
+     * @param mode how the new file is put in place
+     * @throws IllegalStateException when the view's memory is closed, or when {@code mode} is
+     *         {@link WriteMode#IN_PLACE} and this process maps the file
+     * @throws IOException when the file cannot be written, saying why; with the atomic modes
+     *         the destination is then unchanged
      */
     public static void write(Path file, NdArray array, WriteMode mode) throws IOException {
         Objects.requireNonNull(file, "file");
@@ -767,6 +791,9 @@ public final class Npy {
      * {@code <pid>} the writing process. Such a file next to a destination is
      * a write in progress, or what a writer killed mid-write left; it is never
      * the destination itself. Only the name is looked at.
+     *
+     * @param file a path; only its last element is read
+     * @return whether that name is a temporary file's
      */
     public static boolean isTemporaryFile(Path file) {
         Objects.requireNonNull(file, "file");
@@ -782,6 +809,8 @@ public final class Npy {
      * PID namespace): on a folder that other machines or containers write to,
      * call it only when none of them is writing there.
      *
+     * @param folder the folder to clean (its subfolders are left alone)
+     * @return the files deleted
      * @throws IOException when the folder cannot be listed or a file cannot be deleted
      */
     public static List<Path> deleteStaleTemporaryFiles(Path folder) throws IOException {
