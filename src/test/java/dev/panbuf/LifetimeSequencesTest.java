@@ -14,7 +14,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The seeded lifetime campaign of the default test run: random sequences of
  * allocations, views, writes, exports, hand-offs, imports, releases from C,
  * closes and growth, with a second thread writing while the first closes or
- * grows, checked against a model ({@link dev.panbuf.fuzz.LifetimeSequences}),
+ * grows, and memory shared with the test's Python and NumPy (NumPy views,
+ * reads and writes from Python, {@code del} on other threads, Python code
+ * trying to release what NumPy holds, imports back through the buffer
+ * protocol and DLPack), checked against a model ({@link dev.panbuf.fuzz.LifetimeSequences}),
  * in a child JVM so that a crash is a finding with its crash report and the
  * sequence that caused it. More: {@code -Dpanbuf.lifetime.sequences=N},
  * {@code -Dpanbuf.lifetime.seed=S}; the Jazzer target {@code LifetimeFuzzTest}
@@ -33,6 +36,10 @@ class LifetimeSequencesTest {
         assertEquals(0, r.exitCode(), r::explain);
         assertTrue(r.stdout().contains("SEQUENCES=" + sequences), r::explain);
         assertFalse(r.stderr().contains("LEAK:"), r::explain);
+        if (dev.panbuf.python.Python.isAvailable() && dev.panbuf.python.Python.get().numpyVersion().isPresent()) {
+            assertTrue(r.stdout().contains("Python steps with"), () -> "the Python steps did not run: " + r.explain());
+            assertTrue(r.stdout().contains("import from Python through DLPack"), r::explain);
+        }
         System.out.println("lifetime campaign, seed " + seed + ": " + r.stdout().strip());
     }
 }

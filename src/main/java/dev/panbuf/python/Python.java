@@ -164,6 +164,9 @@ public final class Python {
                 import numpy
                 with memoryview(shared) as m:   # only to read the geometry
                     interface = dict(numpy.asarray(m).__array_interface__)
+                    # Read-only exactly when the buffer is: for an empty buffer NumPy makes an array of its own
+                    # (no element to reach, but writable), so its flag cannot be trusted.
+                    interface['data'] = (interface['data'][0], m.readonly)
                 return numpy.asarray(_NumpyOwner((interface, shared)))
 
             class DLPackHolder:

@@ -51,6 +51,7 @@ public final class LifetimeCampaign {
             }
         }
         System.out.println("SEQUENCES=" + sequences + " STEPS=" + total);
+        System.out.println(LifetimeSequences.pythonUsed());
         LifetimeSequences.STATS.forEach((what, n) -> System.out.println("  " + what + ": " + n.sum()));
         System.out.flush();
         if (findings > 0) {

@@ -10,6 +10,9 @@ import dev.panbuf.NdArray;
 import dev.panbuf.Slice;
 import dev.panbuf.dlpack.DLPack;
 import dev.panbuf.dlpack.DLPackExport;
+import dev.panbuf.python.PyScope;
+import dev.panbuf.python.Python;
+import dev.panbuf.python.PythonException;
 import dev.panbuf.shim.DLPackShim;
 import dev.panbuf.shim.Shim;
 
@@ -32,7 +35,12 @@ import java.util.regex.Pattern;
  * of those pointers (into other arenas and into the exporting arena itself),
  * exports of imported memory, releases from C on another thread, closes,
  * growth that moves memory, and a second thread writing while the first
- * closes or grows. Every step is checked against a model that knows what the
+ * closes or grows; and, when the user's Python with NumPy is found, memory
+ * shared with Python ({@code putNumpy}, {@code putMemoryView}), NumPy views of
+ * it, reads and writes from Python, {@code del} (on another thread too),
+ * Python code trying to release what NumPy still holds, and imports back
+ * from Python through the buffer protocol and DLPack, into any arena
+ * including the exporting one. Every step is checked against a model that knows what the
  * lifetime rules promise:
  * <ul>
  * <li>every read returns the last value written, or throws
@@ -44,7 +52,9 @@ import java.util.regex.Pattern;
  *     refused; an import keeps its source pinned;
  * <li>an arena closes exactly when no export of its memory (or of memory it
  *     imported) is live, after releasing what it imported; its refusal names
- *     every live export;
+ *     every live export (one held by Python by the variable it was bound to);
+ * <li>memory shared with Python stays pinned while any Python name, NumPy
+ *     view or import of it lives, and is released as soon as none does;
  * <li>panbuf's counters (live exports and imports) agree with the model after
  *     every step, and at the end, after releasing exactly what each refusal
  *     named, every arena closes and every counter is back where it started.
@@ -119,7 +129,8 @@ public final class LifetimeSequences {
      * Kinds of step a survey of an old, broken build leaves out, to see past
      * the findings it already has: {@code -Dpanbuf.lifetime.skip=} a comma list of
      * {@code javaOwnedImport}, {@code secondImport}, {@code segmentWrite},
-     * {@code readOnlyImport}, {@code closedImport}, {@code counters}. Empty (nothing skipped) in every test.
+     * {@code readOnlyImport}, {@code closedImport}, {@code counters}, {@code python}. Empty (nothing skipped) in
+     * every test.
      */
     private static final java.util.Set<String> SKIP = java.util.Set.of(
             System.getProperty("panbuf.lifetime.skip", "").split(","));
@@ -222,9 +233,13 @@ public final class LifetimeSequences {
         final DLPackExport tensor;  // DLPack exports
         final ViewM view;
         final boolean readOnly;
-        final long realId;          // the number in "export #N"
+        final long realId;          // the number in "export #N"; -1 for memory shared with Python
         int state = JAVA_OWNED;
         MemorySegment pointer;      // once handed off
+        /** Memory shared with Python: the name it was first bound to, and every Python name that holds it now. */
+        final String pyFirstName;
+        final List<PyName> pyNames = new ArrayList<>();
+        final List<ImpM> pyImports = new ArrayList<>();
 
         ExpM(int id, Export export, DLPackExport tensor, ViewM view, boolean readOnly) {
             this.id = id;
@@ -232,11 +247,28 @@ public final class LifetimeSequences {
             this.tensor = tensor;
             this.view = view;
             this.readOnly = readOnly;
+            this.pyFirstName = null;
             Matcher m = EXPORT_ID.matcher(tensor != null ? tensor.toString() : export.toString());
             if (!m.find()) {
                 throw new AssertionError("no export number in " + (tensor != null ? tensor : export));
             }
             this.realId = Long.parseLong(m.group(1));
+        }
+
+        /** Memory shared with Python under {@code name}: Python holds the release duty from the start. */
+        ExpM(int id, ViewM view, boolean readOnly, String name) {
+            this.id = id;
+            this.export = null;
+            this.tensor = null;
+            this.view = view;
+            this.readOnly = readOnly;
+            this.realId = -1;
+            this.pyFirstName = name;
+            this.state = HANDED_OFF;
+        }
+
+        boolean python() {
+            return pyFirstName != null;
         }
 
         boolean live() {
@@ -245,9 +277,15 @@ public final class LifetimeSequences {
 
         @Override
         public String toString() {
+            if (python()) {
+                return "py" + id + "('" + pyFirstName + "', " + (live() ? "held by Python" : "released") + ")";
+            }
             return (tensor != null ? "dlpack" : "exp") + id + "(#" + realId + ", " + STATES[state] + ")";
         }
     }
+
+    /** A Python variable over memory shared with Python: element i is block element pos[i]. */
+    private record PyName(String name, ExpM export, int[] pos, boolean numpy) { }
 
     private static final class ImpM {
         final int id;
@@ -288,6 +326,27 @@ public final class LifetimeSequences {
     private final long arenasAtStart = Accounting.openArenas();
     private final long bytesAtStart = Accounting.arenaBytes();
     private int ids;
+    private PyScope scope;   // made on the first Python step
+
+    /** The user's Python with NumPy, or null (Python steps are then skipped). */
+    private static final Python PYTHON = findPython();
+
+    private static Python findPython() {
+        if (SKIP.contains("python") || !Python.isAvailable() || Python.get().numpyVersion().isEmpty()) {
+            return null;
+        }
+        return Python.get();
+    }
+
+    /** {@return which Python the Python steps use, or why they are skipped} */
+    public static String pythonUsed() {
+        if (PYTHON != null) {
+            return "Python steps with " + PYTHON.describe().lines().findFirst().orElse("") + ", NumPy "
+                    + PYTHON.numpyVersion().orElse("?");
+        }
+        return "Python steps skipped: " + (SKIP.contains("python") ? "panbuf.lifetime.skip has python"
+                : Python.unavailableReason().orElse("NumPy is not installed for it"));
+    }
 
     private LifetimeSequences(Choices in, Writer trace) {
         this.in = in;
@@ -312,6 +371,9 @@ public final class LifetimeSequences {
                 steps++;
             }
             s.closeEverything();
+            if (s.scope != null) {
+                s.scope.close();
+            }
             return steps;
         } catch (AssertionError e) {
             throw new AssertionError(e.getMessage() + "\nsequence:\n  " + String.join("\n  ", s.log), e.getCause());
@@ -367,7 +429,7 @@ public final class LifetimeSequences {
     // ------------------------------------------------------------------ steps
 
     private void step() {
-        int op = in.below(20);
+        int op = in.below(PYTHON == null ? 20 : 26);
         switch (op) {
             case 0 -> newArena();
             case 1 -> newGrowable();
@@ -386,7 +448,13 @@ public final class LifetimeSequences {
             case 16 -> closeArena(pick(arenas));
             case 17 -> grow(pick(grows));
             case 18 -> closeGrowable();
-            default -> concurrently();
+            case 19 -> concurrently();
+            case 20 -> pyShare();
+            case 21 -> pyDerive();
+            case 22 -> pyAccess();
+            case 23 -> pyDel();
+            case 24 -> pyImport();
+            default -> pyHostile();
         }
     }
 
@@ -463,18 +531,22 @@ public final class LifetimeSequences {
         int step = in.below(2) == 0 ? 1 + in.below(3) : -1 - in.below(3);
         note(v + ".get(" + start + ":" + stop + ":" + step + ")");
         NdArray real = v.real.get(Slice.of(start, stop, step));   // views are made without touching memory
+        addView(real, v.block, sliced(v.pos, start, stop, step), v.readOnly, v.generation, v.via);
+    }
+
+    /** The positions {@code pos[start:stop:step]} picks, for {@code 0 <= start, stop <= pos.length} (as NumPy). */
+    private static int[] sliced(int[] pos, int start, int stop, int step) {
         List<Integer> picked = new ArrayList<>();
         if (step > 0) {
             for (int i = start; i < stop; i += step) {
-                picked.add(v.pos[i]);
+                picked.add(pos[i]);
             }
         } else {
-            for (int i = Math.min(start, n - 1); i > stop && i >= 0; i += step) {
-                picked.add(v.pos[i]);
+            for (int i = Math.min(start, pos.length - 1); i > stop && i >= 0; i += step) {
+                picked.add(pos[i]);
             }
         }
-        int[] pos = picked.stream().mapToInt(Integer::intValue).toArray();
-        addView(real, v.block, pos, v.readOnly, v.generation, v.via);
+        return picked.stream().mapToInt(Integer::intValue).toArray();
     }
 
     private void readOnly() {
@@ -547,8 +619,8 @@ public final class LifetimeSequences {
 
     private void closeExport() {
         ExpM e = pick(exports);
-        if (e == null) {
-            return;
+        if (e == null || e.python()) {
+            return;   // Java holds no handle of memory shared with Python
         }
         note(e + ".close()");
         if (e.tensor != null) {
@@ -563,7 +635,7 @@ public final class LifetimeSequences {
 
     private void handOff() {
         ExpM e = pick(exports);
-        if (e == null) {
+        if (e == null || e.python()) {
             return;
         }
         note(e + ".handOff()");
@@ -579,8 +651,8 @@ public final class LifetimeSequences {
     private void importPointer() {
         ExpM e = pick(exports);
         ArenaM a = pick(arenas);
-        if (e == null || a == null || e.state == RELEASED) {
-            return;   // a released pointer dangles: using it is the caller's bug, as in C
+        if (e == null || a == null || e.state == RELEASED || e.python()) {
+            return;   // a released pointer dangles: using it is the caller's bug, as in C; Python's is not public
         }
         if ((e.state == JAVA_OWNED && SKIP.contains("javaOwnedImport")) || (e.state == IMPORTED && SKIP.contains("secondImport"))
                 || (a.closed && SKIP.contains("closedImport"))) {
@@ -618,7 +690,7 @@ public final class LifetimeSequences {
 
     private void releaseFromC() {
         ExpM e = pick(exports);
-        if (e == null || e.state != HANDED_OFF) {
+        if (e == null || e.state != HANDED_OFF || e.python()) {
             return;   // C releases only what it owns
         }
         note(e + " released by C on another thread");
@@ -670,7 +742,11 @@ public final class LifetimeSequences {
             for (ImpM i : a.imports) {
                 if (!i.released && i.reexports.stream().noneMatch(ExpM::live)) {
                     i.released = true;
-                    i.source.state = RELEASED;
+                    if (i.source.python()) {
+                        pyRecheck(i.source);   // the Py_buffer (or tensor) goes back; Python may still hold it
+                    } else {
+                        i.source.state = RELEASED;
+                    }
                     more = true;
                 }
             }
@@ -702,7 +778,8 @@ public final class LifetimeSequences {
 
     private static void checkNamed(LiveExportsException e, List<ExpM> live) {
         for (ExpM x : live) {
-            check(e.getMessage().contains("export #" + x.realId + " "), "the refusal does not name " + x + ": " + e.getMessage());
+            String named = x.python() ? "first bound to '" + x.pyFirstName + "'" : "export #" + x.realId + " ";
+            check(e.getMessage().contains(named), "the refusal does not name " + x + ": " + e.getMessage());
         }
         check(e.liveExports() == live.size(), "the refusal counts " + e.liveExports() + " live exports, the model " + live + ": "
                 + e.getMessage());
@@ -869,6 +946,180 @@ public final class LifetimeSequences {
         }
     }
 
+    // ------------------------------------------------------------------ Python
+
+    private PyScope scope() {
+        if (scope == null) {
+            scope = PYTHON.newScope();
+            scope.exec("import numpy");
+        }
+        return scope;
+    }
+
+    /** Memory shared with Python is released once no Python name and no import of it is left. */
+    private void pyRecheck(ExpM e) {
+        if (e.live() && e.pyNames.isEmpty() && e.pyImports.stream().allMatch(i -> i.released)) {
+            e.state = RELEASED;
+        }
+    }
+
+    private List<PyName> pyNames() {
+        List<PyName> all = new ArrayList<>();
+        for (ExpM e : exports) {
+            all.addAll(e.pyNames);
+        }
+        return all;
+    }
+
+    /** {@code putNumpy} or {@code putMemoryView} of a view: an export that Python releases. */
+    private void pyShare() {
+        ViewM v = pick(views);
+        if (v == null || exports.size() >= 48) {
+            return;
+        }
+        boolean numpy = in.below(3) != 0;
+        boolean asReadOnly = in.below(3) == 0;
+        String name = "a" + ids;
+        NdArray source = asReadOnly ? v.real.asReadOnly() : v.real;
+        note(name + " = " + (numpy ? "putNumpy(" : "putMemoryView(") + v + (asReadOnly ? ".asReadOnly()" : "") + ")");
+        Runnable put = () -> {
+            if (numpy) {
+                scope().putNumpy(name, source);
+            } else {
+                scope().putMemoryView(name, source);
+            }
+        };
+        if (!v.alive()) {
+            refused(IllegalStateException.class, "Already closed", put, "sharing freed memory with Python");
+            return;
+        }
+        put.run();
+        ExpM e = new ExpM(ids++, v, v.readOnly || asReadOnly, name);
+        e.pyNames.add(new PyName(name, e, v.pos, numpy));
+        exports.add(e);
+        if (v.via != null) {
+            v.via.reexports.add(e);
+        }
+        count(numpy ? "putNumpy" : "putMemoryView");
+    }
+
+    /** A NumPy slice of a shared array: one more Python name holding the same memory. */
+    private void pyDerive() {
+        PyName from = pick(pyNames());
+        if (from == null || !from.numpy()) {
+            return;
+        }
+        int n = from.pos().length;
+        int start = in.below(n + 1);
+        int stop = in.below(n + 1);
+        int step = in.below(2) == 0 ? 1 + in.below(3) : -1 - in.below(3);
+        String name = "b" + ids++;
+        note(name + " = " + from.name() + "[" + start + ":" + stop + ":" + step + "] in Python");
+        scope().exec(name + " = " + from.name() + "[" + start + ":" + stop + ":" + step + "]");
+        from.export().pyNames.add(new PyName(name, from.export(), sliced(from.pos(), start, stop, step), true));
+        count("NumPy view in Python");
+    }
+
+    /** A read or a write from Python: writes of read-only memory are refused there too. */
+    private void pyAccess() {
+        PyName x = pick(pyNames());
+        if (x == null || x.pos().length == 0) {
+            return;
+        }
+        int i = in.below(x.pos().length);
+        Block block = x.export().view.block;
+        if (in.below(2) == 0) {
+            note("Python reads " + x.name() + "[" + i + "]");
+            Object got = scope().eval("int(" + x.name() + "[" + i + "])");
+            long want = block.values[x.pos()[i]];
+            check(got instanceof Long l && l == want, x.name() + "[" + i + "] reads " + got + " in Python, but the last"
+                    + " value written there is " + want);
+            return;
+        }
+        long value = in.value();
+        note("Python writes " + x.name() + "[" + i + "] = " + value);
+        Runnable w = () -> scope().exec(x.name() + "[" + i + "] = " + value);
+        if (x.export().readOnly) {
+            refused(PythonException.class, "read-only", w, "write from Python to read-only " + x.name());
+            count("write from Python to read-only memory refused");
+            return;
+        }
+        w.run();
+        block.values[x.pos()[i]] = value;
+    }
+
+    /** {@code del} of a Python name, on this thread or another one. */
+    private void pyDel() {
+        PyName x = pick(pyNames());
+        if (x == null) {
+            return;
+        }
+        boolean elsewhere = in.below(2) == 0;
+        note("del " + x.name() + (elsewhere ? " on another thread" : ""));
+        PyScope s = scope();
+        if (elsewhere) {
+            join(SIDE.submit(() -> s.remove(x.name())));
+        } else {
+            s.remove(x.name());
+        }
+        x.export().pyNames.remove(x);
+        pyRecheck(x.export());
+        count(x.export().live() ? "del of a Python name (memory still held)" : "del of the last Python name");
+    }
+
+    /** Takes a Python name's memory back into an arena (any, including the exporting one): buffer protocol or DLPack. */
+    private void pyImport() {
+        PyName x = pick(pyNames());
+        ArenaM a = pick(arenas);
+        if (x == null || a == null) {
+            return;
+        }
+        // NumPy 1.x cannot say read-only over DLPack and refuses such arrays; the buffer protocol can.
+        boolean dlpack = x.numpy() && !x.export().readOnly && in.below(2) == 0;
+        note("import " + x.name() + " into " + a + (dlpack ? " through DLPack" : " through the buffer protocol"));
+        Runnable imp = () -> lastImport.set(dlpack ? scope().fromDLPack(x.name(), a.real)
+                : scope().buffer(x.name(), a.real));
+        if (a.closed) {
+            refused(IllegalStateException.class, "Already closed", imp, "import from Python into closed " + a);
+            return;
+        }
+        imp.run();
+        NdArray real = lastImport.get();
+        ExpM e = x.export();
+        ImpM i = new ImpM(ids++, e, a);
+        imports.add(i);
+        a.imports.add(i);
+        e.pyImports.add(i);
+        addView(real, e.view.block, x.pos(), e.readOnly, e.view.generation, i);
+        check(real.segment().isReadOnly() == e.readOnly, "the import of " + x.name() + " has a "
+                + (real.segment().isReadOnly() ? "read-only" : "writable") + " segment; the memory is "
+                + (e.readOnly ? "read-only" : "writable"));
+        count((dlpack ? "import from Python through DLPack" : "import from Python through the buffer protocol")
+                + (e.view.block.arena == a ? " (into the exporting arena)" : ""));
+    }
+
+    /** Python code tries to release what NumPy still holds: nothing may change. */
+    private void pyHostile() {
+        PyName x = pick(pyNames());
+        if (x == null) {
+            return;
+        }
+        String owner = x.numpy() ? x.name() + ".base" : x.name() + ".obj";
+        note("Python calls " + owner + ".__del__() and " + owner + ".release()");
+        scope().exec("for _f in ('__del__', 'release'):\n"
+                + "    try:\n"
+                + "        getattr(" + owner + ", _f)()\n"
+                + "    except Exception:\n"
+                + "        pass\n");
+        count("Python tried to release shared memory");
+        if (x.pos().length > 0) {   // still there, still the same
+            Object got = scope().eval("int(" + x.name() + "[0])");
+            long want = x.export().view.block.values[x.pos()[0]];
+            check(got instanceof Long l && l == want, "after " + owner + ".__del__(), " + x.name() + "[0] reads " + got
+                    + ", the model " + want);
+        }
+    }
+
     // ------------------------------------------------------------------ checks
 
     private void checkCounters() {
@@ -937,6 +1188,20 @@ public final class LifetimeSequences {
 
     private void releaseWhatIsNamed(List<ExpM> live) {
         for (ExpM e : live) {
+            if (e.python()) {
+                for (PyName n : List.copyOf(e.pyNames)) {
+                    note("del " + n.name() + " (named by the refusal)");
+                    scope.remove(n.name());
+                    e.pyNames.remove(n);
+                }
+                pyRecheck(e);
+                for (ImpM i : List.copyOf(e.pyImports)) {
+                    if (!i.released) {
+                        closeArena(i.arena);
+                    }
+                }
+                continue;
+            }
             switch (e.state) {
                 case JAVA_OWNED -> {
                     note(e + ".close() (named by the refusal)");

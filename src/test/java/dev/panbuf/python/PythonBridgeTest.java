@@ -7,6 +7,7 @@ import dev.panbuf.LeakCheck;
 import dev.panbuf.LiveExportsException;
 import dev.panbuf.NdArray;
 import dev.panbuf.Order;
+import dev.panbuf.Slice;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -201,6 +202,26 @@ class PythonBridgeTest {
             assertEquals("ValueError", e3.pythonType());
             assertEquals(0.0, m.getDouble(0));
             scope.exec("del a, mv");
+        }
+    }
+
+    /** Found by the lifetime fuzzer: NumPy builds an array of its own, writable, for an empty buffer. */
+    @Test
+    void emptyReadOnlyViewsStayReadOnlyInPythonAndBack() {
+        try (BufferArena arena = BufferArena.ofConfined(); BufferArena other = BufferArena.ofConfined()) {
+            NdArray full = NdArray.allocate(arena, DType.INT64, 6);
+            for (NdArray empty : List.of(full.get(Slice.of(3, 3)), full.get(Slice.of(4, 5, -1)),
+                    NdArray.allocate(arena, DType.INT64, 0))) {
+                scope.putNumpy("e", empty.asReadOnly());
+                assertEquals(false, scope.eval("e.flags.writeable"));
+                assertEquals(0L, scope.eval("e.size"));
+                NdArray back = scope.buffer("e", other);
+                assertTrue(back.isReadOnly());
+                assertTrue(back.segment().isReadOnly());
+                scope.putNumpy("w", empty);
+                assertEquals(true, scope.eval("w.flags.writeable"));
+                scope.exec("del e, w");
+            }
         }
     }
 
