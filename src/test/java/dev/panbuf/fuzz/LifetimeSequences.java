@@ -951,7 +951,25 @@ public final class LifetimeSequences {
     private PyScope scope() {
         if (scope == null) {
             scope = PYTHON.newScope();
-            scope.exec("import numpy");
+            scope.exec("""
+                    import numpy
+                    def _try_to_release(x):
+                        held = []
+                        for path in (('base',), ('base', 'obj'), ('obj',)):
+                            try:
+                                o = x
+                                for name in path:
+                                    o = getattr(o, name)
+                                held.append(o)
+                            except Exception:
+                                pass
+                        for o in held:
+                            for f in ('__del__', 'release'):
+                                try:
+                                    getattr(o, f)()
+                                except Exception:
+                                    pass
+                    """);
         }
         return scope;
     }
@@ -1098,25 +1116,25 @@ public final class LifetimeSequences {
                 + (e.view.block.arena == a ? " (into the exporting arena)" : ""));
     }
 
-    /** Python code tries to release what NumPy still holds: nothing may change. */
+    /**
+     * Python code tries to release what NumPy still holds: {@code __del__()} and
+     * {@code release()} on every object reachable from the name (the array's
+     * base, that base's {@code obj}, a memoryview's {@code obj}). Nothing may change.
+     */
     private void pyHostile() {
         PyName x = pick(pyNames());
         if (x == null) {
             return;
         }
-        String owner = x.numpy() ? x.name() + ".base" : x.name() + ".obj";
-        note("Python calls " + owner + ".__del__() and " + owner + ".release()");
-        scope().exec("for _f in ('__del__', 'release'):\n"
-                + "    try:\n"
-                + "        getattr(" + owner + ", _f)()\n"
-                + "    except Exception:\n"
-                + "        pass\n");
+        String n = x.name();
+        note("Python calls __del__() and release() on what " + n + " holds");
+        scope().exec("_try_to_release(" + n + ")");
         count("Python tried to release shared memory");
         if (x.pos().length > 0) {   // still there, still the same
-            Object got = scope().eval("int(" + x.name() + "[0])");
+            Object got = scope().eval("int(" + n + "[0])");
             long want = x.export().view.block.values[x.pos()[0]];
-            check(got instanceof Long l && l == want, "after " + owner + ".__del__(), " + x.name() + "[0] reads " + got
-                    + ", the model " + want);
+            check(got instanceof Long l && l == want, "after Python called __del__() and release() on what " + n
+                    + " holds, " + n + "[0] reads " + got + ", the model " + want);
         }
     }
 
