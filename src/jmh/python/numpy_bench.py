@@ -79,6 +79,31 @@ def main():
         bench("transpose_copy", "np.ascontiguousarray(m.T)", {"side": str(side)}, m=m)
     del m
 
+    # StridedCopyBenchmark: np.copyto into a C-order destination allocated once, as copyTo does.
+    def filled(dtype, shape):
+        n = int(np.prod(shape))
+        words = (np.arange(n * np.dtype(dtype).itemsize // 4, dtype=np.uint64) * 0x9E3779B1).astype(np.uint32)
+        return words.view(dtype).reshape(shape)
+
+    f4 = np.dtype("<f4")
+    layouts = {
+        "perm021": lambda: filled(f4, (256, 256, 256)).transpose(0, 2, 1),
+        "perm210": lambda: filled(f4, (256, 256, 256)).transpose(2, 1, 0),
+        "perm102": lambda: filled(f4, (256, 256, 256)).transpose(1, 0, 2),
+        "nchw2nhwc": lambda: filled(f4, (32, 64, 56, 56)).transpose(0, 2, 3, 1),
+        "nhwc2nchw": lambda: filled(f4, (32, 56, 56, 64)).transpose(0, 3, 1, 2),
+        "reverse": lambda: filled(f4, (16 << 20,))[::-1],
+        "broadcast": lambda: np.broadcast_to(filled(f4, (4096,)), (4096, 4096)),
+        "swapF4": lambda: filled(np.dtype(">f4"), (16 << 20,)),
+        "swapF8": lambda: filled(np.dtype(">f8"), (8 << 20,)),
+    }
+    for layout, make in layouts.items():
+        src = make()
+        dst = np.empty(src.shape, dtype=src.dtype.newbyteorder("<"))
+        np.copyto(dst, src)   # touches every destination page before timing
+        bench("strided_copy", "np.copyto(dst, src)", {"layout": layout}, dst=dst, src=src)
+        del src, dst
+
     a = np.zeros(1024, dtype=np.float32)
     m = np.zeros((32, 32), dtype=np.float32)
     buf = bytearray(4096)

@@ -166,7 +166,12 @@ class CopyPropertyTest {
         byte[] srcBefore = sm.toArray(ValueLayout.JAVA_BYTE);
         byte[] expected = dm.toArray(ValueLayout.JAVA_BYTE);
         model(srcBefore, sOff, sl.strides(), type, expected, dOff, dl.strides(), dstType, shape);
-        src.copyTo(dst);
+        try {
+            src.copyTo(dst);
+        } catch (RuntimeException e) {
+            throw new AssertionError(label + " copy of " + describe(src) + " into " + describe(dst)
+                    + (shared ? " (same memory)" : "") + " threw " + e, e);
+        }
         byte[] actual = dm.toArray(ValueLayout.JAVA_BYTE);
         if (!Arrays.equals(expected, actual)) {
             int at = Arrays.mismatch(expected, actual);
