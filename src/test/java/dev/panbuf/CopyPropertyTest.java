@@ -108,17 +108,19 @@ class CopyPropertyTest {
     @Test
     void largeTransposesMatchTheFlatModel() {
         Random r = new Random(SEED + 3);
-        for (int i = 0; i < 60; i++) {
+        for (int i = 0; i < 45; i++) {
             long caseSeed = r.nextLong();
             Random c = new Random(caseSeed);
             try (Arena arena = Arena.ofConfined()) {
-                DType type = randomType(c);
+                DType type = c.nextBoolean() ? DType.FLOAT32 : randomType(c);
                 if (type.byteSize() > 8) {
                     type = DType.FLOAT32;
                 }
                 DType dstType = withRandomOrder(c, type);
-                long[] shape = c.nextBoolean()
-                        ? new long[] {1 + c.nextInt(300), 1 + c.nextInt(300)}
+                // Planes past 512 KiB go in tiles (of 4 x 4 blocks for 4-byte elements).
+                int pick = c.nextInt(3);
+                long[] shape = pick == 0 ? new long[] {1 + c.nextInt(300), 1 + c.nextInt(300)}
+                        : pick == 1 ? new long[] {400 + c.nextInt(300), 400 + c.nextInt(300)}
                         : new long[] {1 + c.nextInt(4), 1 + c.nextInt(90), 1 + c.nextInt(90)};
                 Layout sl = randomLayout(c, shape, type.byteSize(), false);
                 Layout dl = randomLayout(c, shape, type.byteSize(), false);
