@@ -10,6 +10,8 @@ half the interquartile range as its error. Names and parameters match the
 Java benchmarks' @Goal(baseline = "numpy:<name>") and @Param values.
 """
 import json
+import os
+import tempfile
 import platform
 import statistics
 import sys
@@ -42,7 +44,7 @@ def bench(name, code, params=None, **env):
 
 
 def sizes(*names):
-    return [(n, int(n[:-3]) * (MIB if n.endswith("MiB") else 1024)) for n in names]
+    return [(n, int(n[:-3]) * {"GiB": 1024 * MIB, "MiB": MIB, "KiB": 1024}[n[-3:]]) for n in names]
 
 
 def main():
@@ -103,6 +105,20 @@ def main():
         np.copyto(dst, src)   # touches every destination page before timing
         bench("strided_copy", "np.copyto(dst, src)", {"layout": layout}, dst=dst, src=src)
         del src, dst
+
+    # NpyIoBenchmark: float32 .npy files on tmpfs (/dev/shm): in the page cache, no device.
+    with tempfile.TemporaryDirectory(prefix="panbuf-bench-npy-io-", dir="/dev/shm") as folder:
+        source = os.path.join(folder, "input.npy")
+        target = os.path.join(folder, "output.npy")
+        for label, nbytes in sizes("4KiB", "1GiB"):
+            a = ((np.arange(nbytes // 4) & 1023) * 0.25).astype(np.float32)
+            np.save(source, a)
+            np.save(target, a)
+            np.load(source)   # the page cache holds the input from here on
+            bench("npy_read", "np.load(source)", {"size": label}, source=source)
+            bench("npy_write", "np.save(target, a)", {"size": label}, target=target, a=a)
+            bench("npy_map_sum", "np.load(source, mmap_mode='r').sum()", {"size": label}, source=source)
+            del a
 
     a = np.zeros(1024, dtype=np.float32)
     m = np.zeros((32, 32), dtype=np.float32)

@@ -33,7 +33,7 @@ final class Plan {
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, StridedCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
             GrowableViewBenchmark.class, ElementIndexBenchmark.class, PythonHandOffBenchmark.class,
-            NpyWriteBenchmark.class);
+            NpyWriteBenchmark.class, NpyIoBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
     record Case(Class<?> type, String method, Map<String, String> params) {
@@ -107,6 +107,7 @@ final class Plan {
         for (String m : List.of("legacyInPlace", "inPlace", "atomic", "atomicDurable")) {   // tmpfs: no disk traffic
             out.add(new Case(NpyWriteBenchmark.class, m, new TreeMap<>(Map.of("folder", "tmpfs", "size", "256MiB"))));
         }
+        add(out, NpyIoBenchmark.class, "size=4KiB,1GiB", "read", "writeInPlace", "writeAtomic", "map", "mapSum");
         return out;
     }
 
