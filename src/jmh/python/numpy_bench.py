@@ -10,6 +10,8 @@ half the interquartile range as its error. Names and parameters match the
 Java benchmarks' @Goal(baseline = "numpy:<name>") and @Param values.
 """
 import json
+import os
+import tempfile
 import platform
 import statistics
 import sys
@@ -42,7 +44,7 @@ def bench(name, code, params=None, **env):
 
 
 def sizes(*names):
-    return [(n, int(n[:-3]) * (MIB if n.endswith("MiB") else 1024)) for n in names]
+    return [(n, int(n[:-3]) * {"GiB": 1024 * MIB, "MiB": MIB, "KiB": 1024}[n[-3:]]) for n in names]
 
 
 def main():
@@ -78,6 +80,45 @@ def main():
         m = rng.random((side, side), dtype=np.float32)
         bench("transpose_copy", "np.ascontiguousarray(m.T)", {"side": str(side)}, m=m)
     del m
+
+    # StridedCopyBenchmark: np.copyto into a C-order destination allocated once, as copyTo does.
+    def filled(dtype, shape):
+        n = int(np.prod(shape))
+        words = (np.arange(n * np.dtype(dtype).itemsize // 4, dtype=np.uint64) * 0x9E3779B1).astype(np.uint32)
+        return words.view(dtype).reshape(shape)
+
+    f4 = np.dtype("<f4")
+    layouts = {
+        "perm021": lambda: filled(f4, (256, 256, 256)).transpose(0, 2, 1),
+        "perm210": lambda: filled(f4, (256, 256, 256)).transpose(2, 1, 0),
+        "perm102": lambda: filled(f4, (256, 256, 256)).transpose(1, 0, 2),
+        "nchw2nhwc": lambda: filled(f4, (32, 64, 56, 56)).transpose(0, 2, 3, 1),
+        "nhwc2nchw": lambda: filled(f4, (32, 56, 56, 64)).transpose(0, 3, 1, 2),
+        "reverse": lambda: filled(f4, (16 << 20,))[::-1],
+        "broadcast": lambda: np.broadcast_to(filled(f4, (4096,)), (4096, 4096)),
+        "swapF4": lambda: filled(np.dtype(">f4"), (16 << 20,)),
+        "swapF8": lambda: filled(np.dtype(">f8"), (8 << 20,)),
+    }
+    for layout, make in layouts.items():
+        src = make()
+        dst = np.empty(src.shape, dtype=src.dtype.newbyteorder("<"))
+        np.copyto(dst, src)   # touches every destination page before timing
+        bench("strided_copy", "np.copyto(dst, src)", {"layout": layout}, dst=dst, src=src)
+        del src, dst
+
+    # NpyIoBenchmark: float32 .npy files on tmpfs (/dev/shm): in the page cache, no device.
+    with tempfile.TemporaryDirectory(prefix="panbuf-bench-npy-io-", dir="/dev/shm") as folder:
+        source = os.path.join(folder, "input.npy")
+        target = os.path.join(folder, "output.npy")
+        for label, nbytes in sizes("4KiB", "1GiB"):
+            a = ((np.arange(nbytes // 4) & 1023) * 0.25).astype(np.float32)
+            np.save(source, a)
+            np.save(target, a)
+            np.load(source)   # the page cache holds the input from here on
+            bench("npy_read", "np.load(source)", {"size": label}, source=source)
+            bench("npy_write", "np.save(target, a)", {"size": label}, target=target, a=a)
+            bench("npy_map_sum", "np.load(source, mmap_mode='r').sum()", {"size": label}, source=source)
+            del a
 
     a = np.zeros(1024, dtype=np.float32)
     m = np.zeros((32, 32), dtype=np.float32)

@@ -39,7 +39,7 @@ import java.util.regex.Pattern;
  *
  * <pre>
  * panbuf bench            full mode: every benchmark and size; 2 forks, 5 x 0.5 s warm-up, 10 x 0.5 s measurement
- * panbuf bench --quick    the benchmarks behind the targets; 1 fork, 3 x 0.2 s + 5 x 0.2 s (about 4 minutes on 2 cores)
+ * panbuf bench --quick    the benchmarks behind the targets; 1 fork, 3 x 0.2 s + 5 x 0.2 s (about 8 minutes on 2 cores)
  * panbuf bench --targets  the same benchmarks with the full mode's timing, to settle close calls (about 25 minutes)
  * panbuf bench --smoke    two benchmarks in this JVM for 0.1 s each, no report: proves the suite starts (CI)
  *   --only REGEX          benchmarks of the whole suite whose Class.method matches (their targets' baselines are added)

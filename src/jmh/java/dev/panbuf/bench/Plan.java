@@ -30,10 +30,10 @@ final class Plan {
     static final List<Class<?>> CLASSES = List.of(
             Float32SumBenchmark.class, Float32StridedSumBenchmark.class, Float32Sum2dBenchmark.class,
             Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class,
-            CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, AllocateBenchmark.class,
+            CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, StridedCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
             GrowableViewBenchmark.class, ElementIndexBenchmark.class, PythonHandOffBenchmark.class,
-            NpyWriteBenchmark.class);
+            NpyWriteBenchmark.class, NpyIoBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
     record Case(Class<?> type, String method, Map<String, String> params) {
@@ -93,6 +93,8 @@ final class Plan {
         add(out, Int32SumBenchmark.class, "size=1MiB", "intArray", "nativeView", "intArrayVector", "nativeViewVector");
         add(out, CopyContiguousBenchmark.class, "size=4KiB,64MiB", "systemArraycopy", "memcpy", "viewCopyToNative");
         add(out, TransposeCopyBenchmark.class, "side=4096", "cBlocked", "viewCopyTo", "viewCopyOrderC");
+        add(out, StridedCopyBenchmark.class, "layout=perm021,perm210,perm102,nchw2nhwc,nhwc2nchw,reverse,broadcast,swapF4,swapF8",
+                "viewCopyTo");
         add(out, AllocateBenchmark.class, "size=64B", "arenaConfined", "bufferArena", "ndArrayAllocate");
         add(out, ExportCallBenchmark.class, "size=1KiB,64MiB,1GiB", "exportCallRelease");
         add(out, HeapToCBenchmark.class, "size=1KiB", "nativeSegmentCall", "criticalCallView", "criticalHeapArray");
@@ -105,6 +107,7 @@ final class Plan {
         for (String m : List.of("legacyInPlace", "inPlace", "atomic", "atomicDurable")) {   // tmpfs: no disk traffic
             out.add(new Case(NpyWriteBenchmark.class, m, new TreeMap<>(Map.of("folder", "tmpfs", "size", "256MiB"))));
         }
+        add(out, NpyIoBenchmark.class, "size=4KiB,1GiB", "read", "writeInPlace", "writeAtomic", "map", "mapSum");
         return out;
     }
 
