@@ -47,6 +47,19 @@ public final class GrowableBuffer implements AutoCloseable {
     private MemorySegment visible;  // memory as seen through access
     private long byteSize;
     private boolean closed;
+    /**
+     * What {@link #view(DType)} and {@link #segment()} hand out, republished
+     * under the lock whenever the size or the generation changes, null once
+     * closed: they read it without the lock. A view made from it just before a
+     * move is like one made just before the move took the lock, closed by it.
+     */
+    private volatile Contents contents;
+
+    private record Contents(MemorySegment bytes, Generation generation) { }
+
+    private void publish() {
+        contents = closed ? null : new Contents(visible.asSlice(0, byteSize), generation);
+    }
 
     private GrowableBuffer(boolean shared, long initialCapacity, long budgetBytes) {
         if (initialCapacity < 0) {
@@ -87,6 +100,7 @@ public final class GrowableBuffer implements AutoCloseable {
         access = a;
         generation = new Generation();
         BufferArena.aliasScope(a.scope(), arena.pins());
+        publish();
     }
 
     /**
@@ -173,10 +187,19 @@ public final class GrowableBuffer implements AutoCloseable {
 
     /** {@return the current bytes {@code [0, byteSize())}; invalid (closed) after the buffer relocates} */
     public MemorySegment segment() {
-        synchronized (lock) {
-            checkOpen("segment");
-            return visible.asSlice(0, byteSize);
+        return current("segment").bytes();
+    }
+
+    /** The published contents, checked as {@link #checkOpen} checks: no lock unless something is wrong. */
+    private Contents current(String what) {
+        Contents c = contents;
+        if (c == null || owner != null && Thread.currentThread() != owner) {
+            synchronized (lock) {
+                checkOpen(what);   // throws: another thread, or closed
+                c = contents;      // published by the constructor's thread before this one could see the buffer
+            }
         }
+        return c;
     }
 
     /**
@@ -186,10 +209,8 @@ public final class GrowableBuffer implements AutoCloseable {
      * @throws IllegalArgumentException when the size is not a multiple
      */
     public NdArray view(DType dtype) {
-        synchronized (lock) {
-            checkOpen("view");
-            return NdArray.ofOwned(visible.asSlice(0, byteSize), dtype, generation);
-        }
+        Contents c = current("view");
+        return NdArray.ofOwned(c.bytes(), dtype, c.generation());
     }
 
     /**
@@ -200,9 +221,8 @@ public final class GrowableBuffer implements AutoCloseable {
      * @throws IllegalArgumentException when the buffer is too short
      */
     public NdArray view(DType dtype, long... shape) {
-        synchronized (lock) {
-            return NdArray.of(segment(), dtype, shape).ownedBy(generation);
-        }
+        Contents c = current("view");
+        return NdArray.of(c.bytes(), dtype, shape).ownedBy(c.generation());
     }
 
     /**
@@ -261,6 +281,7 @@ public final class GrowableBuffer implements AutoCloseable {
                 visible.asSlice(byteSize, newSize - byteSize).fill((byte) 0);
             }
             byteSize = newSize;
+            publish();
             return;
         }
         long newCapacity = Math.max(newSize, capacity > Long.MAX_VALUE / 2 ? newSize : capacity * 2);
@@ -339,6 +360,7 @@ public final class GrowableBuffer implements AutoCloseable {
             generation.gone = "was closed";
             arena.close();
             closed = true;
+            contents = null;
         }
     }
 
