@@ -60,7 +60,7 @@ final class TensorMetadata {
 
     private static String quote(String json) {
         String s = json.length() > 200 ? json.substring(0, 200) + "..." : json;
-        return "'" + ArrowImport.printable(s) + "'";
+        return "'" + ArrowImport.printable(s).replace("\\u0022", "\"") + "'";
     }
 
     private Object document() {

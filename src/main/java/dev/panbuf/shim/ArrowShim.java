@@ -136,9 +136,35 @@ public final class ArrowShim {
                 .getAtIndex(ValueLayout.ADDRESS, index).address();
     }
 
-    /** A NUL-terminated string of at most {@code maxBytes} bytes (then cut), UTF-8. */
+    /**
+     * A NUL-terminated string of at most {@code maxBytes} bytes (then cut,
+     * with "..."), UTF-8; a string that is not valid UTF-8 keeps each byte
+     * as one char (ISO-8859-1), so a message can show the bytes as they were.
+     */
     public static String readCString(long address, int maxBytes) {
-        return Shim.readCString(address, maxBytes);
+        MemorySegment chars = MemorySegment.ofAddress(address).reinterpret(Long.MAX_VALUE);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        boolean cut = false;
+        for (long i = 0; ; i++) {
+            byte b = chars.get(ValueLayout.JAVA_BYTE, i);
+            if (b == 0) {
+                break;
+            }
+            if (i == maxBytes) {
+                cut = true;
+                break;
+            }
+            out.write(b);
+        }
+        byte[] bytes = out.toByteArray();
+        String s;
+        try {
+            s = java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            s = new String(bytes, java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+        return cut ? s + "..." : s;
     }
 
     /** {@code byteCount} bytes at {@code address}. */
