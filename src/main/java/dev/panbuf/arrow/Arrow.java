@@ -12,6 +12,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -316,6 +317,93 @@ public final class Arrow {
         } finally {
             exports.forEach(Export::close);
         }
+    }
+
+    // ------------------------------------------------------------------ streams
+
+    /**
+     * Exports a sequence of record batches as an Arrow C stream
+     * ({@code struct ArrowArrayStream}) that a consumer pulls batch by batch;
+     * see {@link ArrowStreamExport}. The first batch is taken from the iterator
+     * now (its columns give the stream's schema); the others when the consumer asks.
+     *
+     * @param batches the batches, each a list of columns as {@link #exportBatch} takes; at least one
+     * @return the stream, owned by Java until {@link ArrowStreamExport#handOff()}
+     * @throws IllegalArgumentException when there is no batch, or the first cannot go to Arrow
+     */
+    public static ArrowStreamExport exportStream(Iterator<List<Column>> batches) {
+        NativeLibrary.loadShim();
+        return ArrowStreamExport.of(batches, null);
+    }
+
+    /**
+     * As {@link #exportStream}, into a stream struct the consumer allocated
+     * (such as Arrow Java's {@code ArrowArrayStream.allocateNew(allocator)}); the consumer owns it from the start.
+     *
+     * @param batches the batches
+     * @param out     the {@code struct ArrowArrayStream} to fill
+     * @return the stream, already handed off
+     */
+    public static ArrowStreamExport exportStreamInto(Iterator<List<Column>> batches, MemorySegment out) {
+        NativeLibrary.loadShim();
+        return ArrowStreamExport.of(batches, ArrowShim.streamAt(checkOut(out, "out").address()));
+    }
+
+    /**
+     * The row blocks of columns of one length, as batches for {@link #exportStream}:
+     * rows {@code [0, rowsPerBatch)}, {@code [rowsPerBatch, 2 rowsPerBatch)}, ... of every
+     * column (values and mask), as views (no copy). A large table goes out in
+     * batches a consumer can take one at a time.
+     *
+     * @param columns      the columns, all of one length
+     * @param rowsPerBatch rows in each batch but the last (at least 1)
+     * @return the batches
+     */
+    public static Iterator<List<Column>> rowBlocks(List<Column> columns, long rowsPerBatch) {
+        List<Column> all = checkColumns(columns);
+        if (rowsPerBatch < 1) {
+            throw new IllegalArgumentException("rowsPerBatch is " + rowsPerBatch + "; it must be at least 1");
+        }
+        long rows = all.getFirst().values().ndim() == 0 ? 0 : all.getFirst().values().shape()[0];
+        return new Iterator<>() {
+            private long next;
+            private boolean any;
+
+            @Override
+            public boolean hasNext() {
+                return next < rows || !any;
+            }
+
+            @Override
+            public List<Column> next() {
+                if (!hasNext()) {
+                    throw new java.util.NoSuchElementException("no more row blocks: " + rows + " rows were given");
+                }
+                any = true;
+                long end = Math.min(rows, next + rowsPerBatch);
+                String slice = next + ":" + end;
+                List<Column> block = new ArrayList<>(all.size());
+                for (Column c : all) {
+                    block.add(new Column(c.name(), c.values().get(slice), c.mask() == null ? null : c.mask().get(slice)));
+                }
+                next = end;
+                return block;
+            }
+        };
+    }
+
+    /**
+     * Imports a producer's {@code struct ArrowArrayStream} of record batches;
+     * see {@link ArrowStreamReader}.
+     *
+     * @param stream a {@code struct ArrowArrayStream *}; ownership passes to panbuf (the struct is moved)
+     * @return the reader, which releases the stream when closed
+     * @throws IllegalArgumentException for a NULL or released stream, a Java-owned one of this JVM, or a schema
+     *                                  that is not a record batch of importable columns (the stream is then released)
+     * @throws IllegalStateException    when get_schema fails (with the producer's errno and message)
+     */
+    public static ArrowStreamReader importStream(MemorySegment stream) {
+        return ArrowStreamReader.open(stream);
     }
 
     // ------------------------------------------------------------------ import

@@ -117,6 +117,25 @@ final class ArrowImport {
         return hold(array, schema, plans, arena, where);
     }
 
+    /** A record batch of a stream whose schema was read once: consumes the array, refused or not. */
+    static List<ImportedColumn> importWithType(long array, Type type, Arena arena) {
+        String where = "the ArrowArray at 0x" + Long.toHexString(array);
+        List<Plan> plans;
+        try {
+            if (!arena.scope().isAlive()) {
+                throw new IllegalStateException("Already closed: cannot import " + where + " into a closed arena");
+            }
+            plans = plan(ArrowShim.readArray(array), type, true);
+        } catch (Refusal r) {
+            ArrowShim.releaseArray(array);
+            throw new IllegalArgumentException(where + ": " + r.getMessage() + " (it was released)");
+        } catch (IllegalStateException e) {
+            ArrowShim.releaseArray(array);
+            throw new IllegalStateException(e.getMessage() + " (it was released)", e);
+        }
+        return hold(array, 0, plans, arena, where);
+    }
+
     private static void releaseBoth(long array, long schema) {
         try {
             ArrowShim.releaseArray(array);
@@ -473,7 +492,9 @@ final class ArrowImport {
             releaseBoth(array, schema);
             throw new IllegalStateException(where + ": the C allocator failed to move it (both structs were released)");
         }
-        ArrowShim.releaseSchema(schema);   // everything it says is in the plans
+        if (schema != 0) {
+            ArrowShim.releaseSchema(schema);   // everything it says is in the plans
+        }
         int holds = 0;
         for (Plan p : plans) {
             holds += p.bitmapBytes > 0 ? 2 : 1;
