@@ -329,7 +329,10 @@ static int plan_column(pb_buffer *view, const pb_buffer *mask, column_plan *plan
     if (view->ndim >= 2) {
         int64_t n = 1;
         for (int32_t k = 1; k < view->ndim; k++) {
-            n *= view->shape[k]; /* cannot overflow: pb_validate proved product(shape) * itemsize fits */
+            /* May overflow although pb_validate passed: when shape[0] is 0 the whole product is 0. */
+            if (__builtin_mul_overflow(n, view->shape[k], &n)) {
+                return PB_EOVERFLOW;
+            }
         }
         if (n > INT32_MAX) {
             return PB_EOVERFLOW; /* a fixed-size list's size is an int32 */
