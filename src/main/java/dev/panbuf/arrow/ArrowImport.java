@@ -495,6 +495,10 @@ final class ArrowImport {
         if (schema != 0) {
             ArrowShim.releaseSchema(schema);   // everything it says is in the plans
         }
+        if (plans.isEmpty()) {
+            ArrowShim.releaseMoved(moved);   // a batch of no columns views no memory: nothing to hold
+            return List.of();
+        }
         int holds = 0;
         for (Plan p : plans) {
             holds += p.bitmapBytes > 0 ? 2 : 1;

@@ -16,10 +16,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * (valid or not) in an arena, with release callbacks that count their calls
  * and mark the struct released as the specification asks.
  */
-final class ForeignArrow {
+public final class ForeignArrow {
 
-    static final AtomicInteger ARRAY_RELEASES = new AtomicInteger();
-    static final AtomicInteger SCHEMA_RELEASES = new AtomicInteger();
+    public static final AtomicInteger ARRAY_RELEASES = new AtomicInteger();
+    public static final AtomicInteger SCHEMA_RELEASES = new AtomicInteger();
 
     private static final MemorySegment ARRAY_RELEASE = ArrowArray.release.allocate(self -> {
         ARRAY_RELEASES.incrementAndGet();
@@ -32,11 +32,11 @@ final class ForeignArrow {
 
     private final Arena arena;
 
-    ForeignArrow(Arena arena) {
+    public ForeignArrow(Arena arena) {
         this.arena = arena;
     }
 
-    MemorySegment schema(String format, String name, Map<String, String> metadata, MemorySegment... children) {
+    public MemorySegment schema(String format, String name, Map<String, String> metadata, MemorySegment... children) {
         MemorySegment s = ArrowSchema.allocate(arena);
         ArrowSchema.format(s, format == null ? MemorySegment.NULL : cString(format));
         ArrowSchema.name(s, name == null ? MemorySegment.NULL : arena.allocateFrom(name));
@@ -55,7 +55,7 @@ final class ForeignArrow {
         return m;
     }
 
-    MemorySegment metadata(Map<String, String> pairs) {
+    public MemorySegment metadata(Map<String, String> pairs) {
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         java.nio.ByteBuffer four = java.nio.ByteBuffer.allocate(4).order(java.nio.ByteOrder.nativeOrder());
         out.writeBytes(four.putInt(0, pairs.size()).array().clone());
@@ -72,7 +72,7 @@ final class ForeignArrow {
         return m;
     }
 
-    MemorySegment array(long length, long nullCount, long offset, MemorySegment[] buffers, MemorySegment... children) {
+    public MemorySegment array(long length, long nullCount, long offset, MemorySegment[] buffers, MemorySegment... children) {
         MemorySegment a = ArrowArray.allocate(arena);
         ArrowArray.length(a, length);
         ArrowArray.null_count(a, nullCount);
