@@ -179,38 +179,41 @@ public final class Arrow {
         return copy;
     }
 
-    /** Why Arrow cannot carry {@code column} as it is, or null when it can. */
+    /** Why Arrow cannot carry {@code column} as it is, or null when it can (built only for a refusal). */
     static String refusal(Column column) {
         NdArray v = column.values();
         DType d = v.dtype();
-        String what = "column \"" + column.name() + "\" (" + v.describe() + "): ";
+        // Describing the view costs more than the whole export: only a refusal does it.
+        java.util.function.Supplier<String> what = () -> "column \"" + column.name() + "\" (" + v.describe() + "): ";
         if (d.kind() != DType.Kind.SIGNED && d.kind() != DType.Kind.UNSIGNED && d.kind() != DType.Kind.FLOAT) {
-            return what + "Arrow has no zero-copy type for " + d.kind().name().toLowerCase(java.util.Locale.ROOT)
+            return what.get() + "Arrow has no zero-copy type for " + d.kind().name().toLowerCase(java.util.Locale.ROOT)
                     + " dtype " + d.str() + (d.kind() == DType.Kind.BOOL ? " (Arrow packs booleans into bits; export a"
                     + " uint8 view of it instead, or use it as a validity mask)" : "; export one field at a time"
                     + " (field(name)) or a numeric view");
         }
         if (!d.isNativeOrder()) {
-            return what + "dtype " + d.str() + " is not in the platform's byte order, and Arrow data always is;"
+            return what.get() + "dtype " + d.str() + " is not in the platform's byte order, and Arrow data always is;"
                     + " copy() it to " + d.withNativeOrder().str() + " first";
         }
-        if (v.ndim() == 0) {
-            return what + "a 0-d view has no length; reshape it to (1,) first";
+        int ndim = v.ndim();
+        if (ndim == 0) {
+            return what.get() + "a 0-d view has no length; reshape it to (1,) first";
         }
-        if (v.ndim() == 1 && v.shape()[0] > 1 && v.byteStrides()[0] != d.byteSize()) {
-            return what + "byte stride " + v.byteStrides()[0] + " is not the item size " + d.byteSize() + ": an Arrow"
-                    + " column is contiguous; copy() the view first (copy(Order.C, arena)) and export the copy";
+        long rows = v.shape()[0];
+        if (ndim == 1 && rows > 1 && v.byteStrides()[0] != d.byteSize()) {
+            return what.get() + "byte stride " + v.byteStrides()[0] + " is not the item size " + d.byteSize() + ": an"
+                    + " Arrow column is contiguous; copy() the view first (copy(Order.C, arena)) and export the copy";
         }
-        if (v.ndim() >= 2 && !v.isContiguous(Order.C)) {
-            return what + "strides " + Arrays.toString(v.byteStrides()) + " are not C-contiguous, which"
+        if (ndim >= 2 && !v.isContiguous(Order.C)) {
+            return what.get() + "strides " + Arrays.toString(v.byteStrides()) + " are not C-contiguous, which"
                     + " arrow.fixed_shape_tensor requires; copy() the view first (copy(Order.C, arena)) and export the copy";
         }
-        if (v.ndim() >= 2 && v.elementCount() / Math.max(1, v.shape()[0]) > Integer.MAX_VALUE) {
-            return what + "rows of " + v.elementCount() / v.shape()[0] + " elements exceed a fixed-size list's int32 size";
+        if (ndim >= 2 && v.elementCount() / Math.max(1, rows) > Integer.MAX_VALUE) {
+            return what.get() + "rows of " + v.elementCount() / rows + " elements exceed a fixed-size list's int32 size";
         }
         NdArray m = column.mask();
-        if (m != null && (m.dtype().kind() != DType.Kind.BOOL || m.ndim() != 1 || m.shape()[0] != v.shape()[0])) {
-            return what + "the validity mask " + m.describe() + " is not a 1-D bool view of " + v.shape()[0]
+        if (m != null && (m.dtype().kind() != DType.Kind.BOOL || m.ndim() != 1 || m.shape()[0] != rows)) {
+            return what.get() + "the validity mask " + m.describe() + " is not a 1-D bool view of " + rows
                     + " elements (true where the value is valid)";
         }
         return null;
