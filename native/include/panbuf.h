@@ -340,6 +340,163 @@ int64_t pb_dlpack_abi_sizeof(const char *type);
    -1 for an unknown type or field. */
 int64_t pb_dlpack_abi_offsetof(const char *type, const char *field);
 
+/* ======================================================================== */
+/* Arrow C data interface and C stream interface                            */
+/* ======================================================================== */
+/*
+ * The Arrow C data interface is how the columnar world (Arrow C++, pyarrow,
+ * Arrow Java, DuckDB, Polars, DataFusion) shares arrays in one process. The
+ * three structs below follow its specification field for field (the ABI is
+ * the layout; the names are Arrow's), inside the include guards that the
+ * specification gives, so that this header and any other copy of the
+ * definitions (Arrow's abi.h, nanoarrow) may be included in one file.
+ *
+ * Ownership (the specification's rules, which panbuf's exports follow):
+ *   - The consumer allocates the base struct; the producer fills it and owns
+ *     everything it points to (buffers, children, strings, private_data).
+ *   - The consumer calls `release(self)` exactly once, when done. The
+ *     release of a parent releases every child whose `release` is not NULL,
+ *     and leaves `release` NULL: a struct whose release is NULL is released.
+ *   - A consumer may move a struct: copy it bitwise, then set the source's
+ *     `release` to NULL. A child may be moved out the same way, after which
+ *     the parent must be released at once.
+ *   - release may be called from any thread.
+ */
+
+#ifndef ARROW_C_DATA_INTERFACE
+#define ARROW_C_DATA_INTERFACE
+
+#define ARROW_FLAG_DICTIONARY_ORDERED 1
+#define ARROW_FLAG_NULLABLE 2
+#define ARROW_FLAG_MAP_KEYS_SORTED 4
+
+/* The type of an array: a format string, an optional field name, optional
+   metadata (binary: int32 count, then per pair int32 length + key bytes and
+   int32 length + value bytes, native byte order), flags and child types. */
+struct ArrowSchema {
+    const char *format;
+    const char *name;
+    const char *metadata;
+    int64_t flags;
+    int64_t n_children;
+    struct ArrowSchema **children;
+    struct ArrowSchema *dictionary;
+    void (*release)(struct ArrowSchema *);
+    void *private_data;
+};
+
+/* The data of an array: `length` logical elements starting `offset` elements
+   into its buffers (buffers[0] is the validity bitmap, NULL when no element
+   is null), `null_count` of them null (-1: not computed). */
+struct ArrowArray {
+    int64_t length;
+    int64_t null_count;
+    int64_t offset;
+    int64_t n_buffers;
+    int64_t n_children;
+    const void **buffers;
+    struct ArrowArray **children;
+    struct ArrowArray *dictionary;
+    void (*release)(struct ArrowArray *);
+    void *private_data;
+};
+
+#endif /* ARROW_C_DATA_INTERFACE */
+
+#ifndef ARROW_C_STREAM_INTERFACE
+#define ARROW_C_STREAM_INTERFACE
+
+/* A producer of record batches of one schema. get_schema and get_next return
+   0 or an errno value; get_next signals the end with out->release == NULL;
+   get_last_error describes the last error (valid until the next call, may be
+   NULL). The stream itself is released once through `release`. */
+struct ArrowArrayStream {
+    int (*get_schema)(struct ArrowArrayStream *, struct ArrowSchema *out);
+    int (*get_next)(struct ArrowArrayStream *, struct ArrowArray *out);
+    const char *(*get_last_error)(struct ArrowArrayStream *);
+    void (*release)(struct ArrowArrayStream *);
+    void *private_data;
+};
+
+#endif /* ARROW_C_STREAM_INTERFACE */
+
+/* Error codes of the Arrow functions, from -40 down. */
+#define PB_EARROWTYPE (-40)   /* the format has no Arrow type: records, bytes, bool, complex, or not native order */
+#define PB_EARROWLAYOUT (-41) /* not laid out as Arrow needs: 1-D with stride == itemsize, or n-d C-contiguous */
+#define PB_EARROWMASK (-42)   /* the validity mask is not a 1-D bool ('?') view as long as the column */
+#define PB_EARROWLENGTH (-43) /* the columns of a record batch differ in length (shape[0]) */
+
+/* The Arrow format string of a PEP 3118 format holding one integer or float
+   scalar (b B h H i I l L q Q n N e f d, optionally after a byte-order
+   character meaning the platform's order) whose size is itemsize: one of
+   "c" "C" "s" "S" "i" "I" "l" "L" "e" "f" "g", a static string. NULL for
+   anything else (bool, complex, records, bytes, the other byte order). */
+const char *pb_arrow_format(const char *format, int64_t itemsize);
+
+/* Exports a live pb_buffer as an Arrow array and its type, over the same
+   memory (no copy):
+     - ndim 1 with stride == itemsize: a primitive array (format from
+       pb_arrow_format), length shape[0], offset 0, buffers {validity, data};
+     - ndim >= 2, C-contiguous: the canonical extension type
+       arrow.fixed_shape_tensor, stored as a fixed-size list "+w:N" of
+       N = product(shape[1..]) elements (N <= INT32_MAX) whose one child
+       "item" is the primitive array of all shape[0] * N elements; the schema
+       carries ARROW:extension:name and ARROW:extension:metadata
+       {"shape":[shape[1],...]}; length shape[0].
+   mask, when not NULL, is a live 1-D bool view of shape[0] elements (any
+   stride): its truth values are packed into a validity bitmap (a copy of
+   shape[0] / 8 bytes rounded up, freed with the array) and null_count counts
+   its false elements; the field is then flagged ARROW_FLAG_NULLABLE. The mask
+   is only read during the call. name (may be NULL: "") is copied.
+   out_schema may be NULL (no schema is made). When out_array is NULL, only
+   the schema is made and the caller keeps `view`.
+   On success out_array owns the duty to release `view`: the release of the
+   array piece that holds the data (the child, for a tensor) calls
+   pb_release(view), so the caller must not release it itself. On error the
+   outputs and `view` are untouched. Errors: PB_EINVAL (NULL view, or both
+   outputs NULL), any pb_validate() code, PB_EARROWTYPE, PB_EARROWLAYOUT,
+   PB_EARROWMASK, PB_EOVERFLOW, PB_ENOMEM. */
+int pb_arrow_export_array(pb_buffer *view, const pb_buffer *mask, const char *name,
+                          struct ArrowArray *out_array, struct ArrowSchema *out_schema);
+
+/* Exports n_columns >= 1 live pb_buffers of one length (shape[0]) as one
+   record batch: a struct array ("+s", no validity, length shape[0]) whose
+   children are the columns as pb_arrow_export_array() makes them, named
+   names[i] (names may be NULL: "", "", ...; each may be NULL). masks may be
+   NULL, and so may each masks[i]. On success out_array owns the duty to
+   release every view; on error nothing changes. When out_array is NULL only
+   the schema is made and the caller keeps the views. Errors: those of
+   pb_arrow_export_array(), PB_EARROWLENGTH. */
+int pb_arrow_export_batch(int64_t n_columns, pb_buffer *const *views, const pb_buffer *const *masks,
+                          const char *const *names, struct ArrowArray *out_array,
+                          struct ArrowSchema *out_schema);
+
+/* 1 when array was made by pb_arrow_export_array() or pb_arrow_export_batch()
+   of this library and is not released, 0 otherwise (NULL included). */
+int pb_arrow_is_own(const struct ArrowArray *array);
+
+/* Moves *src into a new malloc'd struct (a bitwise copy, then src->release =
+   NULL as the specification describes) and returns it, or NULL when src is
+   NULL or released (release == NULL) or memory is exhausted (src is then
+   untouched). Release and free the copy with pb_arrow_release_moved(). */
+struct ArrowArray *pb_arrow_move_array(struct ArrowArray *src);
+
+/* Calls moved->release(moved) when it is not NULL, then frees the struct
+   that pb_arrow_move_array() made. NULL does nothing. */
+void pb_arrow_release_moved(struct ArrowArray *moved);
+
+/* Calls the release callback of a producer's struct when it is not NULL
+   (a released struct is left alone). NULL does nothing. */
+void pb_arrow_release_array(struct ArrowArray *array);
+void pb_arrow_release_schema(struct ArrowSchema *schema);
+void pb_arrow_release_stream(struct ArrowArrayStream *stream);
+
+/* sizeof of "ArrowSchema", "ArrowArray" or "ArrowArrayStream"; -1 otherwise. */
+int64_t pb_arrow_abi_sizeof(const char *type);
+
+/* offsetof(type, field) for the three Arrow structs; -1 for an unknown name. */
+int64_t pb_arrow_abi_offsetof(const char *type, const char *field);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

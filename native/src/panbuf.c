@@ -934,6 +934,10 @@ PB_PUBLIC const char *pb_strerror(int code)
     case PB_ENOMEM: return "the C allocator failed";
     case PB_EDLSTRIDES: return "a byte stride is not a multiple of itemsize (DLPack counts strides in elements)";
     case PB_EDLDTYPE: return "the format has no DLPack data type (one scalar in the platform's byte order)";
+    case PB_EARROWTYPE: return "the format has no Arrow type (one integer or float scalar in the platform's byte order)";
+    case PB_EARROWLAYOUT: return "not laid out as Arrow needs (1-D with stride == itemsize, or n-d C-contiguous)";
+    case PB_EARROWMASK: return "the validity mask is not a 1-D bool view as long as the column";
+    case PB_EARROWLENGTH: return "the columns of a record batch differ in length";
     default: return "unknown panbuf error code";
     }
 }

@@ -11,5 +11,6 @@ module dev.panbuf {
     exports dev.panbuf;
     exports dev.panbuf.npy;
     exports dev.panbuf.dlpack;
+    exports dev.panbuf.arrow;
     exports dev.panbuf.python;
 }

@@ -144,6 +144,26 @@ class BadInputCatalogTest {
     }
 
     /** Every catalogue row's probe, by id, in the document's order. */
+    private static MemorySegment[] arrowData(dev.panbuf.arrow.ForeignArrow f) {
+        return new MemorySegment[] {MemorySegment.NULL, Arena.global().allocate(64, 8)};
+    }
+
+    /** An Arrow import of a foreign producer's structs, which the refusal releases (checked). */
+    private static Throwable arrowImport(java.util.function.Function<dev.panbuf.arrow.ForeignArrow, MemorySegment> array,
+                                         java.util.function.Function<dev.panbuf.arrow.ForeignArrow, MemorySegment> schema) {
+        try (Arena structs = Arena.ofConfined(); Arena into = Arena.ofConfined()) {
+            var f = new dev.panbuf.arrow.ForeignArrow(structs);
+            MemorySegment a = array.apply(f);
+            MemorySegment s = schema.apply(f);
+            Throwable t = thrown(() -> dev.panbuf.arrow.Arrow.importColumn(a, s, into));
+            if (t instanceof IllegalArgumentException && t.getMessage().contains("import it with Arrow.importBatch")) {
+                t = thrown(() -> dev.panbuf.arrow.Arrow.importBatch(a, s, into));
+            }
+            assertEquals(0, dev.panbuf.shim.ArrowShim.readArray(a.address()).release(), "the refusal released the array");
+            return t;
+        }
+    }
+
     private Map<String, Probe> probes() {
         Map<String, Probe> p = new LinkedHashMap<>();
         // ---- shape, strides, extents
@@ -612,6 +632,32 @@ class BadInputCatalogTest {
                 return thrown(() -> Npy.flush(mapped, 200, 100));
             }
         }));
+        // ---- Arrow
+        p.put("A1", () -> thrown(() -> dev.panbuf.arrow.Arrow.exportArray(m.get(":, 1"))));
+        p.put("A2", () -> thrown(() -> dev.panbuf.arrow.Arrow.exportArray(m.transpose())));
+        p.put("A3", () -> thrown(() -> dev.panbuf.arrow.Arrow.exportArray(
+                NdArray.allocate(Arena.ofAuto(), DType.parse(">f4"), 2))));
+        p.put("A4", () -> thrown(() -> dev.panbuf.arrow.Arrow.exportArray(NdArray.allocate(Arena.ofAuto(), DType.BOOL, 2))));
+        p.put("A5", () -> {
+            try (var e = dev.panbuf.arrow.Arrow.exportArray(m)) {
+                return thrown(() -> dev.panbuf.arrow.Arrow.importArray(e.array(), e.schema(), Arena.ofAuto()));
+            }
+        });
+        p.put("A6", () -> arrowImport(f -> f.array(2, 0, 0, arrowData(f)), f -> f.schema("z", "x", null)));
+        p.put("A7", () -> arrowImport(f -> f.array(-1, 0, 0, arrowData(f)), f -> f.schema("i", "x", null)));
+        p.put("A8", () -> arrowImport(f -> f.array(2, 0, 0, new MemorySegment[] {MemorySegment.NULL}, f.array(2, 0, 0,
+                arrowData(f))), f -> f.schema("+s", "", null, f.schema("i", "a", null), f.schema("i", "b", null))));
+        p.put("A9", () -> {
+            try (Arena structs = Arena.ofConfined()) {
+                var f = new dev.panbuf.arrow.ForeignArrow(structs);
+                MemorySegment a = f.array(2, 0, 0, arrowData(f));
+                MemorySegment s = f.schema("i", "x", null);
+                dev.panbuf.shim.ArrowShim.markReleased(a);
+                Throwable t = thrown(() -> dev.panbuf.arrow.Arrow.importArray(a, s, Arena.ofAuto()));
+                dev.panbuf.shim.ArrowShim.releaseSchema(s.address());
+                return t;
+            }
+        });
         return p;
     }
 

@@ -54,6 +54,7 @@ public final class BenchMain {
 
     /** JVM options of every forked benchmark JVM (PERFORMANCE.md, pitfall 14). */
     static final List<String> FORK_JVM_ARGS = List.of("--enable-native-access=ALL-UNNAMED",
+            "--add-opens=java.base/java.nio=ALL-UNNAMED",   // Arrow Java's memory module (the Arrow benchmarks)
             "--add-modules=jdk.incubator.vector", "-Xms1g", "-Xmx1g", "-XX:+AlwaysPreTouch");
 
     /** How long and how often each benchmark runs. */

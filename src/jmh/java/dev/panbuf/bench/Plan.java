@@ -33,7 +33,7 @@ final class Plan {
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, StridedCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
             GrowableViewBenchmark.class, ElementIndexBenchmark.class, PythonHandOffBenchmark.class,
-            NpyWriteBenchmark.class, NpyIoBenchmark.class);
+            NpyWriteBenchmark.class, NpyIoBenchmark.class, ArrowExportBenchmark.class, DuckDbArrowScanBenchmark.class);
 
     /** One benchmark method with one value per parameter. */
     record Case(Class<?> type, String method, Map<String, String> params) {
@@ -104,6 +104,8 @@ final class Plan {
         add(out, GrowableViewBenchmark.class, "size=1MiB", "plainViewSum", "growableViewSum", "growableView");
         add(out, PythonHandOffBenchmark.class, "size=1KiB,64MiB,256MiB", "numpyBufferProtocol", "numpyDLPack", "numpyCopy",
                 "torchDLPack", "torchCopy");
+        add(out, ArrowExportBenchmark.class, "size=1KiB,64MiB", "exportToArrowJava", "copyIntoArrowJavaVector");
+        add(out, DuckDbArrowScanBenchmark.class, "rows=10000000", "sumOverPanbufStream", "sumOverAppenderTable");
         for (String m : List.of("legacyInPlace", "inPlace", "atomic", "atomicDurable")) {   // tmpfs: no disk traffic
             out.add(new Case(NpyWriteBenchmark.class, m, new TreeMap<>(Map.of("folder", "tmpfs", "size", "256MiB"))));
         }

@@ -53,8 +53,9 @@ public final class Leaks {
      * The packages of panbuf's library, whose frames are never a creation
      * site. Not {@code dev.panbuf.cli}: the commands are panbuf's own users.
      */
-    public static final Set<String> LIBRARY_PACKAGES = Set.of("dev.panbuf", "dev.panbuf.dlpack", "dev.panbuf.format",
-            "dev.panbuf.internal", "dev.panbuf.npy", "dev.panbuf.python", "dev.panbuf.shim", "dev.panbuf.shim.bindings");
+    public static final Set<String> LIBRARY_PACKAGES = Set.of("dev.panbuf", "dev.panbuf.arrow", "dev.panbuf.dlpack",
+            "dev.panbuf.format", "dev.panbuf.internal", "dev.panbuf.npy", "dev.panbuf.python", "dev.panbuf.shim",
+            "dev.panbuf.shim.bindings");
 
     private static final int SAMPLING_INTERVAL = 128;
     private static final Logger LOG = LoggerFactory.getLogger("dev.panbuf.leak");

@@ -78,7 +78,7 @@ class JarContentsIT {
         try (ZipFile z = new ZipFile(ItSupport.libraryJar().toFile()); InputStream in = z.getInputStream(z.getEntry("module-info.class"))) {
             ModuleDescriptor d = ModuleDescriptor.read(in);
             assertEquals("dev.panbuf", d.name());
-            assertEquals(Set.of("dev.panbuf", "dev.panbuf.npy", "dev.panbuf.dlpack", "dev.panbuf.python"),
+            assertEquals(Set.of("dev.panbuf", "dev.panbuf.npy", "dev.panbuf.dlpack", "dev.panbuf.arrow", "dev.panbuf.python"),
                     new TreeSet<>(d.exports().stream().map(ModuleDescriptor.Exports::source).toList()));
             assertFalse(d.packages().contains("dev.panbuf.cli"), d.packages()::toString);
             assertTrue(d.packages().contains("dev.panbuf.shim"), d.packages()::toString);

@@ -167,6 +167,33 @@ public class panbuf_h extends panbuf_h$shared {
     public static int PB_DL_BOOL() {
         return PB_DL_BOOL;
     }
+    private static final int ARROW_FLAG_DICTIONARY_ORDERED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define ARROW_FLAG_DICTIONARY_ORDERED 1
+     * }
+     */
+    public static int ARROW_FLAG_DICTIONARY_ORDERED() {
+        return ARROW_FLAG_DICTIONARY_ORDERED;
+    }
+    private static final int ARROW_FLAG_NULLABLE = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define ARROW_FLAG_NULLABLE 2
+     * }
+     */
+    public static int ARROW_FLAG_NULLABLE() {
+        return ARROW_FLAG_NULLABLE;
+    }
+    private static final int ARROW_FLAG_MAP_KEYS_SORTED = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define ARROW_FLAG_MAP_KEYS_SORTED 4
+     * }
+     */
+    public static int ARROW_FLAG_MAP_KEYS_SORTED() {
+        return ARROW_FLAG_MAP_KEYS_SORTED;
+    }
 
     private static class pb_is_contiguous {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
@@ -1381,6 +1408,673 @@ public class panbuf_h extends panbuf_h$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class pb_arrow_format {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_LONG
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_format");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * const char *pb_arrow_format(const char *format, int64_t itemsize)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_format$descriptor() {
+        return pb_arrow_format.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * const char *pb_arrow_format(const char *format, int64_t itemsize)
+     * }
+     */
+    public static MethodHandle pb_arrow_format$handle() {
+        return pb_arrow_format.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * const char *pb_arrow_format(const char *format, int64_t itemsize)
+     * }
+     */
+    public static MemorySegment pb_arrow_format$address() {
+        return pb_arrow_format.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * const char *pb_arrow_format(const char *format, int64_t itemsize)
+     * }
+     */
+    public static MemorySegment pb_arrow_format(MemorySegment format, long itemsize) {
+        var mh$ = pb_arrow_format.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_format", format, itemsize);
+            }
+            return (MemorySegment)mh$.invokeExact(format, itemsize);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_export_array {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_export_array");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_array(pb_buffer *view, const pb_buffer *mask, const char *name, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_export_array$descriptor() {
+        return pb_arrow_export_array.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_array(pb_buffer *view, const pb_buffer *mask, const char *name, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static MethodHandle pb_arrow_export_array$handle() {
+        return pb_arrow_export_array.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_array(pb_buffer *view, const pb_buffer *mask, const char *name, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static MemorySegment pb_arrow_export_array$address() {
+        return pb_arrow_export_array.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_arrow_export_array(pb_buffer *view, const pb_buffer *mask, const char *name, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static int pb_arrow_export_array(MemorySegment view, MemorySegment mask, MemorySegment name, MemorySegment out_array, MemorySegment out_schema) {
+        var mh$ = pb_arrow_export_array.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_export_array", view, mask, name, out_array, out_schema);
+            }
+            return (int)mh$.invokeExact(view, mask, name, out_array, out_schema);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_export_batch {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_export_batch");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_batch(int64_t n_columns, pb_buffer *const *views, const pb_buffer *const *masks, const char *const *names, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_export_batch$descriptor() {
+        return pb_arrow_export_batch.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_batch(int64_t n_columns, pb_buffer *const *views, const pb_buffer *const *masks, const char *const *names, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static MethodHandle pb_arrow_export_batch$handle() {
+        return pb_arrow_export_batch.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_arrow_export_batch(int64_t n_columns, pb_buffer *const *views, const pb_buffer *const *masks, const char *const *names, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static MemorySegment pb_arrow_export_batch$address() {
+        return pb_arrow_export_batch.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_arrow_export_batch(int64_t n_columns, pb_buffer *const *views, const pb_buffer *const *masks, const char *const *names, struct ArrowArray *out_array, struct ArrowSchema *out_schema)
+     * }
+     */
+    public static int pb_arrow_export_batch(long n_columns, MemorySegment views, MemorySegment masks, MemorySegment names, MemorySegment out_array, MemorySegment out_schema) {
+        var mh$ = pb_arrow_export_batch.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_export_batch", n_columns, views, masks, names, out_array, out_schema);
+            }
+            return (int)mh$.invokeExact(n_columns, views, masks, names, out_array, out_schema);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_is_own {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_is_own");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_arrow_is_own(const struct ArrowArray *array)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_is_own$descriptor() {
+        return pb_arrow_is_own.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_arrow_is_own(const struct ArrowArray *array)
+     * }
+     */
+    public static MethodHandle pb_arrow_is_own$handle() {
+        return pb_arrow_is_own.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_arrow_is_own(const struct ArrowArray *array)
+     * }
+     */
+    public static MemorySegment pb_arrow_is_own$address() {
+        return pb_arrow_is_own.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_arrow_is_own(const struct ArrowArray *array)
+     * }
+     */
+    public static int pb_arrow_is_own(MemorySegment array) {
+        var mh$ = pb_arrow_is_own.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_is_own", array);
+            }
+            return (int)mh$.invokeExact(array);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_move_array {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_move_array");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * struct ArrowArray *pb_arrow_move_array(struct ArrowArray *src)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_move_array$descriptor() {
+        return pb_arrow_move_array.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * struct ArrowArray *pb_arrow_move_array(struct ArrowArray *src)
+     * }
+     */
+    public static MethodHandle pb_arrow_move_array$handle() {
+        return pb_arrow_move_array.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * struct ArrowArray *pb_arrow_move_array(struct ArrowArray *src)
+     * }
+     */
+    public static MemorySegment pb_arrow_move_array$address() {
+        return pb_arrow_move_array.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * struct ArrowArray *pb_arrow_move_array(struct ArrowArray *src)
+     * }
+     */
+    public static MemorySegment pb_arrow_move_array(MemorySegment src) {
+        var mh$ = pb_arrow_move_array.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_move_array", src);
+            }
+            return (MemorySegment)mh$.invokeExact(src);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_release_moved {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_release_moved");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_moved(struct ArrowArray *moved)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_release_moved$descriptor() {
+        return pb_arrow_release_moved.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_moved(struct ArrowArray *moved)
+     * }
+     */
+    public static MethodHandle pb_arrow_release_moved$handle() {
+        return pb_arrow_release_moved.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_moved(struct ArrowArray *moved)
+     * }
+     */
+    public static MemorySegment pb_arrow_release_moved$address() {
+        return pb_arrow_release_moved.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_arrow_release_moved(struct ArrowArray *moved)
+     * }
+     */
+    public static void pb_arrow_release_moved(MemorySegment moved) {
+        var mh$ = pb_arrow_release_moved.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_release_moved", moved);
+            }
+            mh$.invokeExact(moved);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_release_array {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_release_array");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_array(struct ArrowArray *array)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_release_array$descriptor() {
+        return pb_arrow_release_array.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_array(struct ArrowArray *array)
+     * }
+     */
+    public static MethodHandle pb_arrow_release_array$handle() {
+        return pb_arrow_release_array.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_array(struct ArrowArray *array)
+     * }
+     */
+    public static MemorySegment pb_arrow_release_array$address() {
+        return pb_arrow_release_array.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_arrow_release_array(struct ArrowArray *array)
+     * }
+     */
+    public static void pb_arrow_release_array(MemorySegment array) {
+        var mh$ = pb_arrow_release_array.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_release_array", array);
+            }
+            mh$.invokeExact(array);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_release_schema {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_release_schema");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_schema(struct ArrowSchema *schema)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_release_schema$descriptor() {
+        return pb_arrow_release_schema.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_schema(struct ArrowSchema *schema)
+     * }
+     */
+    public static MethodHandle pb_arrow_release_schema$handle() {
+        return pb_arrow_release_schema.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_schema(struct ArrowSchema *schema)
+     * }
+     */
+    public static MemorySegment pb_arrow_release_schema$address() {
+        return pb_arrow_release_schema.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_arrow_release_schema(struct ArrowSchema *schema)
+     * }
+     */
+    public static void pb_arrow_release_schema(MemorySegment schema) {
+        var mh$ = pb_arrow_release_schema.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_release_schema", schema);
+            }
+            mh$.invokeExact(schema);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_release_stream {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_release_stream");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_stream(struct ArrowArrayStream *stream)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_release_stream$descriptor() {
+        return pb_arrow_release_stream.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_stream(struct ArrowArrayStream *stream)
+     * }
+     */
+    public static MethodHandle pb_arrow_release_stream$handle() {
+        return pb_arrow_release_stream.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void pb_arrow_release_stream(struct ArrowArrayStream *stream)
+     * }
+     */
+    public static MemorySegment pb_arrow_release_stream$address() {
+        return pb_arrow_release_stream.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void pb_arrow_release_stream(struct ArrowArrayStream *stream)
+     * }
+     */
+    public static void pb_arrow_release_stream(MemorySegment stream) {
+        var mh$ = pb_arrow_release_stream.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_release_stream", stream);
+            }
+            mh$.invokeExact(stream);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_abi_sizeof {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_abi_sizeof");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_sizeof(const char *type)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_abi_sizeof$descriptor() {
+        return pb_arrow_abi_sizeof.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_sizeof(const char *type)
+     * }
+     */
+    public static MethodHandle pb_arrow_abi_sizeof$handle() {
+        return pb_arrow_abi_sizeof.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_sizeof(const char *type)
+     * }
+     */
+    public static MemorySegment pb_arrow_abi_sizeof$address() {
+        return pb_arrow_abi_sizeof.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_sizeof(const char *type)
+     * }
+     */
+    public static long pb_arrow_abi_sizeof(MemorySegment type) {
+        var mh$ = pb_arrow_abi_sizeof.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_abi_sizeof", type);
+            }
+            return (long)mh$.invokeExact(type);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class pb_arrow_abi_offsetof {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_arrow_abi_offsetof");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static FunctionDescriptor pb_arrow_abi_offsetof$descriptor() {
+        return pb_arrow_abi_offsetof.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static MethodHandle pb_arrow_abi_offsetof$handle() {
+        return pb_arrow_abi_offsetof.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static MemorySegment pb_arrow_abi_offsetof$address() {
+        return pb_arrow_abi_offsetof.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int64_t pb_arrow_abi_offsetof(const char *type, const char *field)
+     * }
+     */
+    public static long pb_arrow_abi_offsetof(MemorySegment type, MemorySegment field) {
+        var mh$ = pb_arrow_abi_offsetof.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_arrow_abi_offsetof", type, field);
+            }
+            return (long)mh$.invokeExact(type, field);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int PB_MAGIC_LIVE = (int)1346524486L;
     /**
      * {@snippet lang=c :
@@ -1578,6 +2272,42 @@ public class panbuf_h extends panbuf_h$shared {
      */
     public static int PB_EDLDTYPE() {
         return PB_EDLDTYPE;
+    }
+    private static final int PB_EARROWTYPE = (int)-40L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EARROWTYPE -40
+     * }
+     */
+    public static int PB_EARROWTYPE() {
+        return PB_EARROWTYPE;
+    }
+    private static final int PB_EARROWLAYOUT = (int)-41L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EARROWLAYOUT -41
+     * }
+     */
+    public static int PB_EARROWLAYOUT() {
+        return PB_EARROWLAYOUT;
+    }
+    private static final int PB_EARROWMASK = (int)-42L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EARROWMASK -42
+     * }
+     */
+    public static int PB_EARROWMASK() {
+        return PB_EARROWMASK;
+    }
+    private static final int PB_EARROWLENGTH = (int)-43L;
+    /**
+     * {@snippet lang=c :
+     * #define PB_EARROWLENGTH -43
+     * }
+     */
+    public static int PB_EARROWLENGTH() {
+        return PB_EARROWLENGTH;
     }
 }
 
