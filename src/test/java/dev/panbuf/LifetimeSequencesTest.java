@@ -12,7 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The seeded lifetime campaign of the default test run: random sequences of
- * allocations, views, writes, exports, hand-offs, imports, releases from C,
+ * allocations, views, writes, exports ({@code pb_buffer}, DLPack, Arrow),
+ * hand-offs, imports, releases from C,
  * closes and growth, with a second thread writing while the first closes or
  * grows, and memory shared with the test's Python and NumPy (NumPy views,
  * reads and writes from Python, {@code del} on other threads, Python code
@@ -36,6 +37,7 @@ class LifetimeSequencesTest {
         assertEquals(0, r.exitCode(), r::explain);
         assertTrue(r.stdout().contains("SEQUENCES=" + sequences), r::explain);
         assertFalse(r.stderr().contains("LEAK:"), r::explain);
+        assertTrue(r.stdout().contains("Arrow import:"), () -> "no Arrow import ran: " + r.explain());
         if (dev.panbuf.python.Python.isAvailable() && dev.panbuf.python.Python.get().numpyVersion().isPresent()) {
             assertTrue(r.stdout().contains("Python steps with"), () -> "the Python steps did not run: " + r.explain());
             assertTrue(r.stdout().contains("import from Python through DLPack"), r::explain);

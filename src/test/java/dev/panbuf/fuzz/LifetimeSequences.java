@@ -8,11 +8,14 @@ import dev.panbuf.GrowableBuffer;
 import dev.panbuf.LiveExportsException;
 import dev.panbuf.NdArray;
 import dev.panbuf.Slice;
+import dev.panbuf.arrow.Arrow;
+import dev.panbuf.arrow.ArrowExport;
 import dev.panbuf.dlpack.DLPack;
 import dev.panbuf.dlpack.DLPackExport;
 import dev.panbuf.python.PyScope;
 import dev.panbuf.python.Python;
 import dev.panbuf.python.PythonException;
+import dev.panbuf.shim.ArrowShim;
 import dev.panbuf.shim.DLPackShim;
 import dev.panbuf.shim.Shim;
 
@@ -31,7 +34,7 @@ import java.util.regex.Pattern;
  * A model-checked interpreter of random lifetime sequences: arenas (confined
  * and shared), growable buffers, allocations, slices, read-only views, reads
  * and writes (through accessors and through {@code segment()}), exports
- * ({@code pb_buffer} and DLPack, writable and read-only), hand-offs, imports
+ * ({@code pb_buffer}, DLPack and Arrow, writable and read-only), hand-offs, imports
  * of those pointers (into other arenas and into the exporting arena itself),
  * exports of imported memory, releases from C on another thread, closes,
  * growth that moves memory, and a second thread writing while the first
@@ -231,6 +234,7 @@ public final class LifetimeSequences {
         final int id;
         final Export export;        // pb_buffer exports
         final DLPackExport tensor;  // DLPack exports
+        final ArrowExport arrow;    // Arrow exports
         final ViewM view;
         final boolean readOnly;
         final long realId;          // the number in "export #N"; -1 for memory shared with Python
@@ -245,6 +249,7 @@ public final class LifetimeSequences {
             this.id = id;
             this.export = export;
             this.tensor = tensor;
+            this.arrow = null;
             this.view = view;
             this.readOnly = readOnly;
             this.pyFirstName = null;
@@ -260,11 +265,24 @@ public final class LifetimeSequences {
             this.id = id;
             this.export = null;
             this.tensor = null;
+            this.arrow = null;
             this.view = view;
             this.readOnly = readOnly;
             this.realId = -1;
             this.pyFirstName = name;
             this.state = HANDED_OFF;
+        }
+
+        /** An Arrow array and schema: refusals name it by the array's address. */
+        ExpM(int id, ArrowExport arrow, ViewM view, boolean readOnly) {
+            this.id = id;
+            this.export = null;
+            this.tensor = null;
+            this.arrow = arrow;
+            this.view = view;
+            this.readOnly = readOnly;
+            this.realId = -1;
+            this.pyFirstName = null;
         }
 
         boolean python() {
@@ -279,6 +297,9 @@ public final class LifetimeSequences {
         public String toString() {
             if (python()) {
                 return "py" + id + "('" + pyFirstName + "', " + (live() ? "held by Python" : "released") + ")";
+            }
+            if (arrow != null) {
+                return "arrow" + id + "(0x" + Long.toHexString(arrow.array().address()) + ", " + STATES[state] + ")";
             }
             return (tensor != null ? "dlpack" : "exp") + id + "(#" + realId + ", " + STATES[state] + ")";
         }
@@ -429,7 +450,7 @@ public final class LifetimeSequences {
     // ------------------------------------------------------------------ steps
 
     private void step() {
-        int op = in.below(PYTHON == null ? 20 : 26);
+        int op = in.below(PYTHON == null ? 21 : 27);
         switch (op) {
             case 0 -> newArena();
             case 1 -> newGrowable();
@@ -449,11 +470,12 @@ public final class LifetimeSequences {
             case 17 -> grow(pick(grows));
             case 18 -> closeGrowable();
             case 19 -> concurrently();
-            case 20 -> pyShare();
-            case 21 -> pyDerive();
-            case 22 -> pyAccess();
-            case 23 -> pyDel();
-            case 24 -> pyImport();
+            case 20 -> exportArrow();
+            case 21 -> pyShare();
+            case 22 -> pyDerive();
+            case 23 -> pyAccess();
+            case 24 -> pyDel();
+            case 25 -> pyImport();
             default -> pyHostile();
         }
     }
@@ -617,13 +639,52 @@ public final class LifetimeSequences {
         }
     }
 
+    /** An Arrow array of a view: refused, naming copy(), unless its elements are one item apart. */
+    private void exportArrow() {
+        ViewM v = pick(views);
+        if (v == null || exports.size() >= 48) {
+            return;
+        }
+        boolean asReadOnly = in.below(3) == 0;
+        note("arrow" + ids + " = Arrow.exportArray(" + v + (asReadOnly ? ".asReadOnly()" : "") + ")");
+        NdArray source = asReadOnly ? v.real.asReadOnly() : v.real;
+        // The layout is checked first (it needs no memory): a strided view is refused naming copy(), dead or alive.
+        if (v.real.byteStride(0) != 8 && v.pos.length > 1) {
+            refused(IllegalArgumentException.class, "copy()", () -> Arrow.exportArray(source),
+                    "Arrow export of a view with a byte stride of " + v.real.byteStride(0));
+            count("Arrow export of a strided view refused");
+            return;
+        }
+        try {
+            ArrowExport got = Arrow.exportArray(source);
+            check(v.alive(), "Arrow export of freed memory through " + v + " succeeded");
+            addArrow(got, v, asReadOnly);
+        } catch (IllegalStateException e) {
+            check(!v.alive() && e.getMessage().contains("Already closed"), "Arrow export of " + v + ": " + e);
+        } catch (IllegalArgumentException e) {
+            // one element or none, at another stride: either answer is right, as long as a refusal names copy()
+            check(v.real.byteStride(0) != 8 && e.getMessage().contains("copy()"), "Arrow export of " + v + ": " + e);
+        }
+    }
+
+    private void addArrow(ArrowExport got, ViewM v, boolean asReadOnly) {
+        ExpM e = new ExpM(ids++, got, v, v.readOnly || asReadOnly);
+        exports.add(e);
+        if (v.via != null) {
+            v.via.reexports.add(e);
+        }
+        count("Arrow export");
+    }
+
     private void closeExport() {
         ExpM e = pick(exports);
         if (e == null || e.python()) {
             return;   // Java holds no handle of memory shared with Python
         }
         note(e + ".close()");
-        if (e.tensor != null) {
+        if (e.arrow != null) {
+            e.arrow.close();
+        } else if (e.tensor != null) {
             e.tensor.close();
         } else {
             e.export.close();
@@ -639,7 +700,8 @@ public final class LifetimeSequences {
             return;
         }
         note(e + ".handOff()");
-        Runnable h = () -> e.pointer = e.tensor != null ? e.tensor.handOff() : e.export.handOff();
+        Runnable h = () -> e.pointer = e.arrow != null ? e.arrow.handOff().array()
+                : e.tensor != null ? e.tensor.handOff() : e.export.handOff();
         if (e.state != JAVA_OWNED) {
             refused(IllegalStateException.class, "already", h, "hand-off of " + e);
             return;
@@ -651,6 +713,10 @@ public final class LifetimeSequences {
     private void importPointer() {
         ExpM e = pick(exports);
         ArenaM a = pick(arenas);
+        if (e != null && a != null && e.arrow != null) {
+            importArrow(e, a);
+            return;
+        }
         if (e == null || a == null || e.state == RELEASED || e.python()) {
             return;   // a released pointer dangles: using it is the caller's bug, as in C; Python's is not public
         }
@@ -688,6 +754,47 @@ public final class LifetimeSequences {
 
     private final AtomicReference<NdArray> lastImport = new AtomicReference<>();
 
+    /**
+     * Arrow's rules: a consumer moves the structs (the originals then read as
+     * released) and a refused import into a closed arena still releases them,
+     * as Arrow's own importers do; panbuf's structs stay readable while their
+     * export handle lives, so even a released one can be offered again.
+     */
+    private void importArrow(ExpM e, ArenaM a) {
+        note("import " + e + " into " + a + " (Arrow.importArray)");
+        MemorySegment array = e.arrow.array();
+        MemorySegment schema = e.arrow.schema();
+        Runnable imp = () -> lastImport.set(Arrow.importArray(array, schema, a.real));
+        switch (e.state) {
+            case JAVA_OWNED -> {
+                refused(IllegalArgumentException.class, "still owned by Java", imp, "Arrow import of Java-owned " + e);
+                count("Arrow import of a Java-owned export refused");
+            }
+            case IMPORTED, RELEASED -> {
+                refused(IllegalArgumentException.class, "is released (its release is NULL)", imp,
+                        "Arrow import of " + STATES[e.state] + " " + e);
+                count("Arrow import of a moved or released struct refused");
+            }
+            default -> {
+                if (a.closed) {
+                    refused(IllegalStateException.class, "Already closed", imp, "Arrow import into closed " + a);
+                    e.state = RELEASED;   // released, as the refusal says
+                    count("Arrow import into a closed arena refused, structs released");
+                    return;
+                }
+                imp.run();
+                NdArray real = lastImport.get();
+                e.state = IMPORTED;
+                ImpM i = new ImpM(ids++, e, a);
+                imports.add(i);
+                a.imports.add(i);
+                addView(real, e.view.block, e.view.pos, true, e.view.generation, i);   // Arrow data is immutable
+                check(real.segment().isReadOnly(), "an Arrow import has a writable segment");
+                count("Arrow import" + (e.view.block.arena == a ? " (into the exporting arena)" : ""));
+            }
+        }
+    }
+
     private void releaseFromC() {
         ExpM e = pick(exports);
         if (e == null || e.state != HANDED_OFF || e.python()) {
@@ -697,8 +804,12 @@ public final class LifetimeSequences {
         count("release from C");
         long address = e.pointer.address();
         boolean tensor = e.tensor != null;
+        long schema = e.arrow != null ? e.arrow.schema().address() : 0;
         join(SIDE.submit(() -> {
-            if (tensor) {
+            if (schema != 0) {   // an Arrow consumer releases each struct once
+                ArrowShim.releaseSchema(schema);
+                ArrowShim.releaseArray(address);
+            } else if (tensor) {
                 DLPackShim.delete(address);
             } else {
                 Shim.release(MemorySegment.ofAddress(address));
@@ -778,7 +889,9 @@ public final class LifetimeSequences {
 
     private static void checkNamed(LiveExportsException e, List<ExpM> live) {
         for (ExpM x : live) {
-            String named = x.python() ? "first bound to '" + x.pyFirstName + "'" : "export #" + x.realId + " ";
+            String named = x.python() ? "first bound to '" + x.pyFirstName + "'"
+                    : x.arrow != null ? "the Arrow array at 0x" + Long.toHexString(x.arrow.array().address())
+                    : "export #" + x.realId + " ";
             check(e.getMessage().contains(named), "the refusal does not name " + x + ": " + e.getMessage());
         }
         check(e.liveExports() == live.size(), "the refusal counts " + e.liveExports() + " live exports, the model " + live + ": "
@@ -1223,7 +1336,9 @@ public final class LifetimeSequences {
             switch (e.state) {
                 case JAVA_OWNED -> {
                     note(e + ".close() (named by the refusal)");
-                    if (e.tensor != null) {
+                    if (e.arrow != null) {
+                        e.arrow.close();
+                    } else if (e.tensor != null) {
                         e.tensor.close();
                     } else {
                         e.export.close();
@@ -1232,7 +1347,10 @@ public final class LifetimeSequences {
                 }
                 case HANDED_OFF -> {
                     note(e + " released by C (named by the refusal)");
-                    if (e.tensor != null) {
+                    if (e.arrow != null) {
+                        ArrowShim.releaseSchema(e.arrow.schema().address());
+                        ArrowShim.releaseArray(e.arrow.array().address());
+                    } else if (e.tensor != null) {
                         DLPackShim.delete(e.pointer.address());
                     } else {
                         Shim.release(e.pointer);
