@@ -360,7 +360,7 @@ public final class GrowableBuffer implements AutoCloseable {
             generation.gone = "was closed";
             arena.close();
             closed = true;
-            contents = null;
+            publish();
         }
     }
 

@@ -289,6 +289,29 @@ public final class LifetimeSequences {
             return pyFirstName != null;
         }
 
+        /** Java's {@code close()} of whichever handle this is. */
+        void closeHandle() {
+            if (arrow != null) {
+                arrow.close();
+            } else if (tensor != null) {
+                tensor.close();
+            } else {
+                export.close();
+            }
+        }
+
+        /** What the consumer that holds a handed-off export does to release it: each struct's release, once. */
+        void releaseAsConsumer() {
+            if (arrow != null) {
+                ArrowShim.releaseSchema(arrow.schema().address());
+                ArrowShim.releaseArray(arrow.array().address());
+            } else if (tensor != null) {
+                DLPackShim.delete(pointer.address());
+            } else {
+                Shim.release(pointer);
+            }
+        }
+
         boolean live() {
             return state != RELEASED;
         }
@@ -682,13 +705,7 @@ public final class LifetimeSequences {
             return;   // Java holds no handle of memory shared with Python
         }
         note(e + ".close()");
-        if (e.arrow != null) {
-            e.arrow.close();
-        } else if (e.tensor != null) {
-            e.tensor.close();
-        } else {
-            e.export.close();
-        }
+        e.closeHandle();
         if (e.state == JAVA_OWNED) {
             e.state = RELEASED;
         }
@@ -802,19 +819,7 @@ public final class LifetimeSequences {
         }
         note(e + " released by C on another thread");
         count("release from C");
-        long address = e.pointer.address();
-        boolean tensor = e.tensor != null;
-        long schema = e.arrow != null ? e.arrow.schema().address() : 0;
-        join(SIDE.submit(() -> {
-            if (schema != 0) {   // an Arrow consumer releases each struct once
-                ArrowShim.releaseSchema(schema);
-                ArrowShim.releaseArray(address);
-            } else if (tensor) {
-                DLPackShim.delete(address);
-            } else {
-                Shim.release(MemorySegment.ofAddress(address));
-            }
-        }));
+        join(SIDE.submit(e::releaseAsConsumer));
         e.state = RELEASED;
     }
 
@@ -1336,25 +1341,12 @@ public final class LifetimeSequences {
             switch (e.state) {
                 case JAVA_OWNED -> {
                     note(e + ".close() (named by the refusal)");
-                    if (e.arrow != null) {
-                        e.arrow.close();
-                    } else if (e.tensor != null) {
-                        e.tensor.close();
-                    } else {
-                        e.export.close();
-                    }
+                    e.closeHandle();
                     e.state = RELEASED;
                 }
                 case HANDED_OFF -> {
                     note(e + " released by C (named by the refusal)");
-                    if (e.arrow != null) {
-                        ArrowShim.releaseSchema(e.arrow.schema().address());
-                        ArrowShim.releaseArray(e.arrow.array().address());
-                    } else if (e.tensor != null) {
-                        DLPackShim.delete(e.pointer.address());
-                    } else {
-                        Shim.release(e.pointer);
-                    }
+                    e.releaseAsConsumer();
                     e.state = RELEASED;
                 }
                 case IMPORTED -> {
