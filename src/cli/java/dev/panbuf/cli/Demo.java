@@ -5,6 +5,10 @@ import dev.panbuf.DType;
 import dev.panbuf.Export;
 import dev.panbuf.LiveExportsException;
 import dev.panbuf.NdArray;
+import dev.panbuf.arrow.Arrow;
+import dev.panbuf.arrow.ArrowExport;
+import dev.panbuf.arrow.Column;
+import dev.panbuf.arrow.ImportedColumn;
 import dev.panbuf.python.PyScope;
 import dev.panbuf.python.Python;
 import dev.panbuf.python.PythonException;
@@ -13,6 +17,7 @@ import java.io.PrintStream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -27,8 +32,9 @@ final class Demo {
 
             A guided tour, with real addresses: a Java view and C code share one block of memory,
             C writes and Java reads, a read-only export stays read-only, and the memory cannot be
-            freed while C holds it. The last step does the same with NumPy in this process (skipped
-            when libpython or NumPy is missing).""";
+            freed while C holds it. Then the same with NumPy and PyTorch in this process (skipped
+            when libpython, NumPy or PyTorch is missing), and a table handed out as an Arrow record
+            batch: read back in place, and by pyarrow when the user's Python has it.""";
 
     private Demo() {}
 
@@ -103,6 +109,7 @@ final class Demo {
         }
         pythonSection(out);
         torchSection(out);
+        arrowSection(out);
         out.println();
         out.println("Done: one block of memory, typed views in Java, the same bytes in C, and no way to touch it after it is freed.");
         return 0;
@@ -275,5 +282,88 @@ final class Demo {
             }
         }
         out.println("   PyTorch let go: both arenas closed");
+    }
+
+    /**
+     * Step 10: a table of two columns handed out as one Arrow record batch.
+     * panbuf's own importer reads it back in place, the arena stays pinned
+     * until the consumer releases it, and pyarrow (when the user's Python has
+     * it) sums it at the same addresses.
+     */
+    private static void arrowSection(PrintStream out) {
+        step(out, 10, "Arrow: a table Java allocated, handed out as a record batch with no copy");
+        long rows = 1_000_000;
+        BufferArena table = BufferArena.ofShared();
+        NdArray id = NdArray.allocate(table, DType.INT64, rows);
+        NdArray price = NdArray.allocate(table, DType.FLOAT64, rows);
+        long idSum = 0;
+        double priceSum = 0;
+        for (long i = 0; i < rows; i++) {
+            id.setLong(i, i);
+            price.setDouble((i % 100) * 0.25, i);
+            idSum += i;
+            priceSum += (i % 100) * 0.25;
+        }
+        List<Column> columns = List.of(Column.of("id", id), Column.of("price", price));
+        ArrowExport batch = Arrow.exportBatch(columns).handOff();
+        out.printf(Locale.ROOT, "   Arrow.exportBatch(id int64, price float64), %d rows: struct ArrowArray at 0x%x, ArrowSchema at 0x%x%n",
+                rows, batch.array().address(), batch.schema().address());
+        try (Arena reader = Arena.ofShared()) {
+            List<ImportedColumn> back = Arrow.importBatch(batch.array(), batch.schema(), reader);
+            for (int c = 0; c < back.size(); c++) {
+                NdArray original = columns.get(c).values();
+                ImportedColumn imported = back.get(c);
+                out.printf(Locale.ROOT, "   imported column %s: %s at 0x%x, Java's at 0x%x %s%n", imported.name(),
+                        imported.values().dtype().name(), imported.values().address(), original.address(),
+                        imported.values().address() == original.address() ? "(the same memory: nothing was copied)" : "(DIFFERENT!)");
+            }
+            out.println("   the import is read-only: " + back.get(0).values().isReadOnly());
+            try {
+                table.close();
+                out.println("   (unexpected: the arena closed while the batch is imported)");
+            } catch (LiveExportsException e) {
+                out.println("   table.close() while a consumer holds the batch: LiveExportsException (" + e.liveExports()
+                        + " live export" + (e.liveExports() == 1 ? "" : "s") + "; nothing freed)");
+            }
+        }   // closing the reader calls the batch's release: the consumer lets go
+        out.println("   after the consumer's release: batch released " + batch.isReleased() + ", live exports "
+                + table.liveExportCount());
+        pyarrowPart(out, columns, idSum, priceSum);
+        table.close();
+        out.println("   the table's arena closed");
+    }
+
+    private static void pyarrowPart(PrintStream out, List<Column> columns, long idSum, double priceSum) {
+        if (!Python.isAvailable()) {
+            out.println("   pyarrow: skipped, no Python (see step 8)");
+            return;
+        }
+        Python python = Python.get();
+        try (PyScope py = python.newScope()) {
+            try {
+                py.exec("import pyarrow as pa, pyarrow.compute as pc, gc");
+            } catch (PythonException e) {
+                out.println("   pyarrow: skipped, " + python.interpreter().map(Object::toString).orElse("this Python")
+                        + " has no pyarrow (" + e.getMessage() + "); install it for that interpreter (python3 -m pip"
+                        + " install pyarrow)");
+                return;
+            }
+            ArrowExport batch = Arrow.exportBatch(columns).handOff();
+            py.put("array_ptr", batch.array().address());
+            py.put("schema_ptr", batch.schema().address());
+            py.exec("rb = pa.RecordBatch._import_from_c(array_ptr, schema_ptr)\n"
+                    + "id_address = rb.column(0).buffers()[1].address\n"
+                    + "id_sum = pc.sum(rb['id']).as_py()\n"
+                    + "price_sum = pc.sum(rb['price']).as_py()\n"
+                    + "schema_text = str(rb.schema).replace('\\n', ', ')\n");
+            long address = ((Number) py.get("id_address")).longValue();
+            out.printf(Locale.ROOT, "   pyarrow %s: RecordBatch._import_from_c gives schema (%s); id's buffer at 0x%x %s%n",
+                    py.eval("pa.__version__"), py.get("schema_text"), address,
+                    address == columns.get(0).values().address() ? "(Java's memory: nothing was copied)" : "(DIFFERENT!)");
+            out.printf(Locale.ROOT, "   pc.sum: id %d (Java's own sum %d), price %.2f (Java's %.2f)%n",
+                    ((Number) py.get("id_sum")).longValue(), idSum, ((Number) py.get("price_sum")).doubleValue(), priceSum);
+            py.exec("del rb\ngc.collect()");
+            out.println("   del rb in Python: the batch's release ran: " + batch.isReleased());
+        }
     }
 }

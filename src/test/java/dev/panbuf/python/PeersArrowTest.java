@@ -115,4 +115,23 @@ class PeersArrowTest {
             assertTrue(stream.isReleased());
         }
     }
+
+    @Test
+    void theDemoHandsTheBatchToPyarrowAtJavasAddresses() {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        int code = dev.panbuf.cli.Main.run(new String[] {"demo"},
+                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8), System.err);
+        String text = out.toString(java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, code, text);
+        String section = text.substring(text.indexOf("10. Arrow: a table Java allocated"));
+        java.util.regex.Matcher id = java.util.regex.Pattern.compile("imported column id: int64 at \\S+, Java's at (0x\\w+)")
+                .matcher(section);
+        assertTrue(id.find(), section);
+        assertTrue(section.contains("gives schema (id: int64 not null, price: double not null); id's buffer at " + id.group(1)
+                + " (Java's memory: nothing was copied)"), section);
+        assertTrue(section.contains("pc.sum: id 499999500000 (Java's own sum 499999500000), price 12375000.00 (Java's"
+                + " 12375000.00)"), section);
+        assertTrue(section.contains("del rb in Python: the batch's release ran: true"), section);
+        assertTrue(section.contains("the table's arena closed"), section);
+    }
 }

@@ -180,6 +180,9 @@ class PythonDiscoveryTest {
                 + " one with -Dpanbuf.python=/path/to/python"), section);
         assertTrue(section.contains("9. PyTorch on a batch Java allocated") && section.contains("   skipped: no NumPy (see"
                 + " step 8)"), section);
+        assertTrue(noNumpy.stdout().contains("   pyarrow: skipped, " + venv.resolve("bin/python") + " has no pyarrow"
+                + " (ModuleNotFoundError: No module named 'pyarrow'); install it for that interpreter (python3 -m pip"
+                + " install pyarrow)\n"), noNumpy.stdout());
         assertTrue(noNumpy.stdout().contains("Done: one block of memory"), noNumpy.stdout());
 
         ChildJvm.Result noPython = ChildJvm.run(dev.panbuf.cli.Main.class,
@@ -189,5 +192,7 @@ class PythonDiscoveryTest {
                 + " /nonexistent/python3, which is not an executable file; name a Python interpreter such as"
                 + " /usr/bin/python3 or .venv/bin/python\n"), noPython.stdout());
         assertTrue(noPython.stdout().contains("   skipped: no Python (see step 8)\n"), noPython.stdout());
+        assertTrue(noPython.stdout().contains("   pyarrow: skipped, no Python (see step 8)\n"), noPython.stdout());
+        assertTrue(noPython.stdout().contains("   the table's arena closed\n"), noPython.stdout());
     }
 }
