@@ -113,8 +113,26 @@ class LeakDetectionTest {
     }
 
     @Test
+    void paranoidReportsArrowExportsAndStreamsDroppedWhileJavaOwnsThem() throws Exception {
+        Run arrays = runChild("paranoid", "arrow", 50);
+        assertEquals(50, arrays.reports());
+        String first = arrays.stderr().lines().filter(l -> l.contains("LEAK:")).findFirst().orElseThrow();
+        assertTrue(first.contains("was never released (ArrowExport.close()) nor handed off before its handle became"
+                + " unreachable; its memory stays pinned"), first);
+        assertTrue(first.contains("Created at dev.panbuf.LeakScenarios.leakArrowExports(LeakScenarios.java:"), first);
+
+        Run streams = runChild("paranoid", "arrowStream", 50);
+        assertEquals(50, streams.reports());
+        assertEquals(50, streams.leakLines());
+        first = streams.stderr().lines().filter(l -> l.contains("LEAK:")).findFirst().orElseThrow();
+        assertTrue(first.matches(".*LEAK: Arrow stream #\\d+ was never released \\(ArrowStreamExport.close\\(\\)\\) nor handed off"
+                + " before its handle became unreachable; its iterator is never closed and its producer never freed.*"), first);
+        assertTrue(first.contains("Created at dev.panbuf.LeakScenarios.leakArrowStreams(LeakScenarios.java:"), first);
+    }
+
+    @Test
     void releasedAndHandedOffExportsAreNotReported() throws Exception {
-        for (String scenario : List.of("closed", "handoff")) {
+        for (String scenario : List.of("closed", "handoff", "arrowDone")) {
             Run run = runChild("paranoid", scenario, 200);
             assertEquals(0, run.reports(), scenario + ": " + run.stderr());
             assertFalse(run.stderr().contains("LEAK:"), scenario + ": " + run.stderr());

@@ -1,8 +1,14 @@
 package dev.panbuf;
 
+import dev.panbuf.arrow.Arrow;
+import dev.panbuf.arrow.ArrowExport;
+import dev.panbuf.arrow.ArrowStreamExport;
+import dev.panbuf.arrow.Column;
+import dev.panbuf.shim.ArrowShim;
 import dev.panbuf.shim.Shim;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
  * The leaking programs {@link LeakDetectionTest} runs in a child JVM (so their
@@ -10,7 +16,7 @@ import java.lang.foreign.MemorySegment;
  * resources, drops them, collects garbage until the leak detector has had
  * its say, and prints {@code LEVEL=} and {@code REPORTS=} on stdout.
  *
- * <p>Usage: {@code LeakScenarios <export|arena|closed|handoff> <count>}.
+ * <p>Usage: {@code LeakScenarios <export|arena|closed|handoff|arrow|arrowStream|arrowDone> <count>}.
  */
 public final class LeakScenarios {
 
@@ -29,9 +35,12 @@ public final class LeakScenarios {
             case "arena" -> leakArenas(count);
             case "closed" -> closeExports(memory, count);
             case "handoff" -> handOffExports(memory, count);
+            case "arrow" -> leakArrowExports(memory, count);
+            case "arrowStream" -> leakArrowStreams(memory, count);
+            case "arrowDone" -> releaseArrowExports(memory, count);
             default -> throw new IllegalArgumentException("unknown scenario " + scenario);
         }
-        long expected = LeakDetector.LEVEL == LeakDetector.Level.PARANOID && (scenario.equals("export") || scenario.equals("arena"))
+        long expected = LeakDetector.LEVEL == LeakDetector.Level.PARANOID && List.of("export", "arena", "arrow", "arrowStream").contains(scenario)
                 ? count : -1;
         long reports = awaitReports(expected);
         System.out.println("LEVEL=" + LeakDetector.LEVEL);
@@ -68,6 +77,30 @@ public final class LeakScenarios {
         for (int i = 0; i < count; i++) {
             MemorySegment owned = memory.export().handOff();   // C's duty now
             Shim.release(owned);
+        }
+    }
+
+    static void leakArrowExports(NdArray memory, int count) {
+        for (int i = 0; i < count; i++) {
+            Arrow.exportArray(memory);   // dropped while Java owns it: no consumer will ever release it
+        }
+    }
+
+    static void leakArrowStreams(NdArray memory, int count) {
+        for (int i = 0; i < count; i++) {
+            Arrow.exportStream(List.of(List.of(Column.of("x", memory))).iterator());   // neither closed nor handed off
+        }
+    }
+
+    /** Closed, released by the consumer after hand-off, or handed off: none of these is a leak. */
+    static void releaseArrowExports(NdArray memory, int count) {
+        for (int i = 0; i < count; i++) {
+            Arrow.exportArray(memory).close();
+            ArrowExport given = Arrow.exportArray(memory).handOff();
+            ArrowShim.releaseArray(given.array().address());
+            Arrow.exportStream(List.of(List.of(Column.of("x", memory))).iterator()).close();
+            ArrowStreamExport stream = Arrow.exportStream(List.of(List.of(Column.of("x", memory))).iterator()).handOff();
+            ArrowShim.releaseStream(stream.stream().address());
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.panbuf.arrow;
 
 import dev.panbuf.NdArray;
+import dev.panbuf.internal.Leaks;
 import dev.panbuf.shim.ArrowShim;
 
 import java.lang.foreign.Arena;
@@ -89,7 +90,15 @@ public final class ArrowStreamExport implements AutoCloseable {
         if (out != null) {
             p.state.set(Producer.HANDED_OFF);
         }
-        return new ArrowStreamExport(p);
+        ArrowStreamExport handle = new ArrowStreamExport(p);
+        Throwable site = Leaks.creationSite();
+        if (site != null) {
+            // The check reads the producer only: a reference to the handle would keep it reachable forever.
+            Leaks.watch(handle, site, () -> p.state.get() == Producer.JAVA_OWNED,
+                    () -> "Arrow stream #" + p.id + " was never released (ArrowStreamExport.close()) nor handed off before"
+                            + " its handle became unreachable; its iterator is never closed and its producer never freed");
+        }
+        return handle;
     }
 
     /** {@return the {@code struct ArrowArrayStream *}, a zero-length segment; pass it on after {@link #handOff()}} */
