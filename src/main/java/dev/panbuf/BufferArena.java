@@ -191,6 +191,11 @@ public final class BufferArena implements Arena {
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
+        return allocate(byteSize, byteAlignment, true);
+    }
+
+    /** As {@link #allocate(long, long)}; without {@code zeroed}, the contents are undefined (see {@link Allocation}). */
+    MemorySegment allocate(long byteSize, long byteAlignment, boolean zeroed) {
         checkThread();
         synchronized (state.lock) {
             if (state.closed) {
@@ -204,7 +209,8 @@ public final class BufferArena implements Arena {
             }
             MemorySegment segment;
             try {
-                segment = inner.allocate(byteSize, byteAlignment);
+                segment = zeroed || !Allocation.usable(byteSize, byteAlignment) ? inner.allocate(byteSize, byteAlignment)
+                        : Allocation.fromC(inner, byteSize);
             } catch (OutOfMemoryError e) {
                 // The JDK says only "Unable to allocate N bytes" (N including alignment): name the request and the arena.
                 OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to " + byteAlignment

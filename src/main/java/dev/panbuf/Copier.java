@@ -605,12 +605,15 @@ final class Copier {
     }
 
     private static NdArray nativeCopy(NdArray a, Arena arena) {
-        NdArray out = NdArray.allocate(arena, a.dtype.withNativeOrder(), a.shapeRef());
         if (a.dtype.isRecord()) {
+            // Zeroed: copyFields leaves padding as it finds it.
+            NdArray out = NdArray.allocate(arena, a.dtype.withNativeOrder(), a.shapeRef());
             copyFields(a, out);
-        } else {
-            copy(a, out);
+            return out;
         }
+        // Not zeroed: copy writes every byte of every element, and the view is returned only when it has.
+        NdArray out = NdArray.allocateUnfilled(arena, a.dtype.withNativeOrder(), Order.C, a.shapeRef());
+        copy(a, out);
         return out;
     }
 

@@ -68,6 +68,11 @@ final class Import {
             public void trackLeak(Object handle, Export export, BooleanSupplier leaked, Supplier<String> what) {
                 LeakDetector.track(handle, export.record().site, leaked, what);
             }
+
+            @Override
+            public MemorySegment allocateUninitialized(Arena arena, long byteSize, long byteAlignment) {
+                return Allocation.uninitialized(arena, byteSize, byteAlignment);
+            }
         });
     }
 

@@ -167,6 +167,18 @@ public final class NdArray extends NdArrayAccessors {
     }
 
     /**
+     * As {@link #allocate(Arena, DType, Order, long...)} without zeroing (see
+     * {@link Allocation}), for a result the caller fills in full before
+     * anyone sees it.
+     */
+    static NdArray allocateUnfilled(Arena arena, DType dtype, Order order, long[] shape) {
+        long[] dims = Geometry.checkShape(shape);
+        long byteSize = Geometry.byteSize(dims, dtype.byteSize());
+        MemorySegment segment = Allocation.uninitialized(arena, Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT);
+        return new NdArray(segment, 0, dims, Geometry.contiguousStrides(dims, dtype.byteSize(), order), dtype, false, segment);
+    }
+
+    /**
      * {@return a 1-d view of the whole segment ({@code numpy.frombuffer})}
      *
      * @param segment the memory to view
@@ -1171,8 +1183,8 @@ public final class NdArray extends NdArrayAccessors {
         Objects.requireNonNull(order, "order");
         Objects.requireNonNull(arena, "arena");
         Copier.checkReadable(this);
-        NdArray out = allocate(arena, dtype, order, shapeRef());
-        Copier.copy(this, out);
+        NdArray out = allocateUnfilled(arena, dtype, order, shapeRef());
+        Copier.copy(this, out);   // every byte of every element: the memory was not zeroed
         return out;
     }
 

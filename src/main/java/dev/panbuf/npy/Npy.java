@@ -3,6 +3,7 @@ package dev.panbuf.npy;
 import dev.panbuf.DType;
 import dev.panbuf.NdArray;
 import dev.panbuf.Order;
+import dev.panbuf.shim.Lifetimes;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -308,8 +309,10 @@ public final class Npy {
         return view(memory, h);
     }
 
+    /** Memory for the data, not zeroed: every read fills it completely before the view is made. */
     private static MemorySegment allocate(Arena arena, NpyHeader h) {
-        return arena.allocate(Math.max(1, h.dataBytes()), Math.min(64, Math.max(1, h.dtype().byteAlignment())));
+        return Lifetimes.get().allocateUninitialized(arena, Math.max(1, h.dataBytes()),
+                Math.min(64, Math.max(1, h.dtype().byteAlignment())));
     }
 
     private static NdArray view(MemorySegment memory, NpyHeader h) {

@@ -43,6 +43,13 @@ public final class Lifetimes {
          * collector finds it unreachable while {@code leaked} is true.
          */
         void trackLeak(Object handle, Export export, BooleanSupplier leaked, Supplier<String> what);
+
+        /**
+         * Memory of {@code arena} that is not zeroed, for a result the caller
+         * writes in full before anyone sees it (a {@code .npy} read); counted
+         * against a {@code BufferArena}'s budget like any allocation.
+         */
+        MemorySegment allocateUninitialized(Arena arena, long byteSize, long byteAlignment);
     }
 
     private static volatile Service service;

@@ -1,0 +1,119 @@
+package dev.panbuf;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+
+/**
+ * Native memory for results that are written in full before anyone can see
+ * them ({@code Npy.read}, {@code copy}), allocated without zeroing.
+ *
+ * <p>Why: {@link Arena#allocate} zeroes what it returns. For a result that
+ * a read or a copy then overwrites, that is one more pass over the whole
+ * block, and on fresh pages the more expensive one (it is where the kernel
+ * first maps them): reading a 1 GiB {@code .npy} file took 2.7 times
+ * NumPy's time, which allocates with {@code np.empty}, mostly in zeroing.
+ * Blocks of at least {@link #MIN_BYTES} therefore come from the C library's
+ * {@code aligned_alloc} and are tied to the caller's arena with
+ * {@link MemorySegment#reinterpret(long, Arena, java.util.function.Consumer)}:
+ * the arena's scope, thread and lifetime are the segment's, as for
+ * {@code arena.allocate}, and closing the arena frees the block.
+ *
+ * <p>The caller must fill every byte before the memory becomes visible, and
+ * must not hand out a view when filling fails. Smaller blocks, and every
+ * block when panbuf has no native access (then {@code reinterpret} is
+ * refused), are allocated by {@code arena.allocate} as before.
+ */
+final class Allocation {
+
+    /** Below this, zeroing costs less than a call into the C library. */
+    static final long MIN_BYTES = 1 << 20;
+
+    /** {@code aligned_alloc} alignment; panbuf's allocations ask for at most 64. */
+    private static final long ALIGNMENT_BYTES = 64;
+
+    private static final MethodHandle ALIGNED_ALLOC;
+    private static final MethodHandle FREE;
+
+    static {
+        MethodHandle alloc = null;
+        MethodHandle free = null;
+        if (Allocation.class.getModule().isNativeAccessEnabled()) {
+            try {
+                Linker linker = Linker.nativeLinker();
+                alloc = linker.downcallHandle(linker.defaultLookup().findOrThrow("aligned_alloc"),
+                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+                free = linker.downcallHandle(linker.defaultLookup().findOrThrow("free"),
+                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
+            } catch (RuntimeException e) {
+                // No C library allocator here (or access refused): every block is zeroed by arena.allocate.
+                alloc = null;
+                free = null;
+            }
+        }
+        ALIGNED_ALLOC = alloc;
+        FREE = free;
+    }
+
+    private Allocation() {}
+
+    /**
+     * Memory of {@code arena} whose contents are undefined until the caller
+     * writes them. A {@link BufferArena} counts it against its budget as any
+     * allocation.
+     */
+    static MemorySegment uninitialized(Arena arena, long byteSize, long byteAlignment) {
+        if (!usable(byteSize, byteAlignment)) {
+            return arena.allocate(byteSize, byteAlignment);
+        }
+        if (arena instanceof BufferArena b) {
+            return b.allocate(byteSize, byteAlignment, false);
+        }
+        return fromC(arena, byteSize);
+    }
+
+    /** True when {@link #fromC} serves this request. */
+    static boolean usable(long byteSize, long byteAlignment) {
+        return FREE != null && byteSize >= MIN_BYTES && byteAlignment <= ALIGNMENT_BYTES
+                && byteSize <= Long.MAX_VALUE - ALIGNMENT_BYTES;
+    }
+
+    /**
+     * A block from {@code aligned_alloc}, freed when {@code arena} closes.
+     *
+     * @throws OutOfMemoryError when the C library has no memory for it
+     * @throws IllegalStateException when the arena is closed (nothing stays allocated)
+     * @throws WrongThreadException when a confined arena is used from another thread (nothing stays allocated)
+     */
+    static MemorySegment fromC(Arena arena, long byteSize) {
+        // aligned_alloc wants a size that is a multiple of the alignment.
+        long rounded = (byteSize + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
+        MemorySegment block;
+        try {
+            block = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGNMENT_BYTES, rounded);
+        } catch (Throwable t) {
+            throw new AssertionError("aligned_alloc cannot throw", t);
+        }
+        if (block.address() == 0) {
+            throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes: the C library's aligned_alloc has no"
+                    + " memory for them; nothing was allocated");
+        }
+        try {
+            return block.reinterpret(byteSize, arena, Allocation::free);
+        } catch (RuntimeException | Error e) {
+            free(block);
+            throw e;
+        }
+    }
+
+    private static void free(MemorySegment block) {
+        try {
+            FREE.invokeExact(block);
+        } catch (Throwable t) {
+            throw new AssertionError("free cannot throw", t);
+        }
+    }
+}
