@@ -24,6 +24,7 @@
  */
 #include "panbuf.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__SSE2__)
@@ -70,6 +71,70 @@ static inline pb_u128 sw16(pb_u128 v)
 }
 
 /* ------------------------------------------------------------------------ */
+/* 16 bytes at a time (SSE2, the x86-64 baseline): byte swaps and reversals */
+/* of contiguous runs, which compilers do not vectorize at -O2 by themselves */
+/* ------------------------------------------------------------------------ */
+
+#if defined(__SSE2__)
+/* Reverses the bytes of each 2-, 4- or 8-byte lane. */
+static inline __m128i swap_lanes(__m128i v, int item)
+{
+    v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+    if (item == 4) {
+        v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0xB1), 0xB1);
+    } else if (item == 8) {
+        v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B);
+    }
+    return v;
+}
+
+/* Reverses the order of the 1-, 2-, 4- or 8-byte lanes. */
+static inline __m128i reverse_lanes(__m128i v, int item)
+{
+    switch (item) {
+    case 8: return _mm_shuffle_epi32(v, 0x4E);
+    case 4: return _mm_shuffle_epi32(v, 0x1B);
+    case 2: return _mm_shuffle_epi32(_mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B), 0x4E);
+    default: return reverse_lanes(swap_lanes(v, 2), 2);
+    }
+}
+#endif
+
+/* Elements [0, k) of a run into a contiguous destination, for the source
+   steps +item (with a swap) and -item (with or without); returns k, a
+   multiple of the lanes in 16 bytes, which the caller's scalar loop finishes.
+   0 when this source step or platform has no such loop. */
+static int64_t run_simd(byte *d, const byte *s, int64_t ss, int64_t n, int item, int swap)
+{
+#if defined(__SSE2__)
+    int64_t lanes = 16 / item;
+    int64_t k = n - n % lanes;
+    if (ss == item && swap && item > 1) {
+        for (int64_t i = 0; i < k; i += lanes) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * item), swap_lanes(v, item));
+        }
+        return k;
+    }
+    if (ss == -item) {
+        /* Destination elements [i, i + lanes) are the source's 16 bytes ending at element -i. */
+        for (int64_t i = 0; i < k; i += lanes) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s - (i + lanes - 1) * item));
+            v = reverse_lanes(v, item);
+            if (swap && item > 1) {
+                v = swap_lanes(v, item);
+            }
+            _mm_storeu_si128((__m128i *)(void *)(d + i * item), v);
+        }
+        return k;
+    }
+#else
+    (void)d; (void)s; (void)ss; (void)n; (void)item; (void)swap;
+#endif
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
 /* one run: n elements, strides in bytes                                    */
 /* ------------------------------------------------------------------------ */
 
@@ -81,15 +146,16 @@ static inline pb_u128 sw16(pb_u128 v)
                                    int64_t n)                                        \
     {                                                                                \
         if (ds == N) {                                                               \
+            int64_t i0 = N <= 8 ? run_simd(d, s, ss, n, N, SWAPPED) : 0;             \
             if (ss == N) {                                                           \
-                for (int64_t i = 0; i < n; i++) {                                    \
+                for (int64_t i = i0; i < n; i++) {                                   \
                     T v = ld##N(s + i * N);                                          \
                     st##N(d + i * N, SWAPPED ? sw##N(v) : v);                        \
                 }                                                                    \
                 return;                                                              \
             }                                                                        \
             if (ss == -N) {                                                          \
-                for (int64_t i = 0; i < n; i++) {                                    \
+                for (int64_t i = i0; i < n; i++) {                                   \
                     T v = ld##N(s - i * N);                                          \
                     st##N(d + i * N, SWAPPED ? sw##N(v) : v);                        \
                 }                                                                    \
@@ -127,7 +193,7 @@ PB_DEFINE_RUN(16, pb_u128, 1)
 static void run1(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n)
 {
     if (ds == 1 && ss == -1) {
-        for (int64_t i = 0; i < n; i++) {
+        for (int64_t i = run_simd(d, s, ss, n, 1, 0); i < n; i++) {
             d[i] = s[-i];
         }
     } else if (ds == 1 && ss == 0) {
@@ -161,6 +227,79 @@ static void run(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n, int64
     case 16: if (swap) run16_1(d, ds, s, ss, n); else run16_0(d, ds, s, ss, n); return;
     default: run_any(d, ds, s, ss, n, item); return;
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* streaming runs                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Copies whose destination is at least this large write it with
+   non-temporal stores where its runs are contiguous: such a destination does
+   not fit in the caches anyway, and a normal store first reads each line it
+   will overwrite, which is a third of the memory traffic of a copy. */
+#define PB_COPY_STREAM_BYTES ((int64_t)8 << 20)
+
+#if defined(__SSE2__)
+/* The 16 bytes of destination elements [i, i + 16 / item) of a run whose
+   source steps by item, -item or 0 (then `fill` holds the element, repeated). */
+static inline __m128i stream_load(const byte *s, int64_t ss, int64_t i, int item, int swap, __m128i fill)
+{
+    __m128i v;
+    if (ss == 0) {
+        return fill;
+    }
+    if (ss > 0) {
+        v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
+    } else {
+        int64_t lanes = 16 / item;
+        v = _mm_loadu_si128((const __m128i *)(const void *)(s - (i + lanes - 1) * item));
+        if (item < 16) {
+            v = reverse_lanes(v, item);
+        }
+    }
+    if (swap && item > 1) {
+        v = item == 16 ? _mm_shuffle_epi32(swap_lanes(v, 8), 0x4E) : swap_lanes(v, item);
+    }
+    return v;
+}
+#endif
+
+/* A run into a contiguous destination with non-temporal stores: the
+   elements before the first 16-byte boundary and after the last one go
+   through run(); 0 when the run is not of that kind (the caller runs it). */
+static int run_stream(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n, int64_t item, int swap)
+{
+#if defined(__SSE2__)
+    if (ds != item || (ss != item && ss != -item && ss != 0) || 16 % item != 0
+        || (uintptr_t)d % (uintptr_t)item != 0 || n * item < 256) {
+        return 0;
+    }
+    int64_t head = (int64_t)((16 - (uintptr_t)d % 16) % 16) / item;
+    int64_t lanes = 16 / item;
+    int64_t body = (n - head) - (n - head) % lanes;
+    __m128i fill = _mm_setzero_si128();
+    if (ss == 0) {
+        byte pattern[16];
+        for (int64_t k = 0; k < 16; k += item) {
+            memcpy(pattern + k, s, (size_t)item);
+        }
+        fill = _mm_loadu_si128((const __m128i *)(const void *)pattern);
+        if (swap && item > 1) {
+            fill = item == 16 ? _mm_shuffle_epi32(swap_lanes(fill, 8), 0x4E) : swap_lanes(fill, (int)item);
+        }
+    }
+    run(d, ds, s, ss, head, item, swap);
+    byte *dp = d + head * item;
+    const byte *sp = s + head * ss;
+    for (int64_t i = 0; i < body; i += lanes) {
+        _mm_stream_si128((__m128i *)(void *)(dp + i * item), stream_load(sp, ss, i, (int)item, swap, fill));
+    }
+    run(dp + body * item, ds, sp + body * ss, ss, n - head - body, item, swap);
+    return 1;
+#else
+    (void)d; (void)ds; (void)s; (void)ss; (void)n; (void)item; (void)swap;
+    return 0;
+#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -378,6 +517,14 @@ PB_PUBLIC int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, co
             }
         }
     }
+    int64_t total_bytes = itemsize;
+    for (int32_t i = 0; i < ndim; i++) {
+        if (__builtin_mul_overflow(total_bytes, shape[i], &total_bytes)) {
+            total_bytes = INT64_MAX;   /* a broadcast destination (stride 0) may count more than memory holds */
+            break;
+        }
+    }
+    int stream = fast < 0 && total_bytes >= PB_COPY_STREAM_BYTES;
     /* Odometer over every axis but inner and fast; offsets stay integers so that
        no pointer is formed outside the two memories. */
     int64_t index[PB_MAX_NDIM];
@@ -390,7 +537,8 @@ PB_PUBLIC int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, co
         if (fast >= 0) {
             plane(d + doff, dst_strides[fast], dst_strides[inner], s + soff, src_strides[fast], src_strides[inner],
                   shape[fast], shape[inner], itemsize, swap);
-        } else {
+        } else if (!stream || !run_stream(d + doff, dst_strides[inner], s + soff, src_strides[inner], shape[inner],
+                                          itemsize, swap)) {
             run(d + doff, dst_strides[inner], s + soff, src_strides[inner], shape[inner], itemsize, swap);
         }
         int32_t axis = inner - 1;
@@ -408,6 +556,11 @@ PB_PUBLIC int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, co
             index[axis] = 0;
         }
         if (axis < 0) {
+#if defined(__SSE2__)
+            if (stream) {
+                _mm_sfence();   /* the streamed stores are visible before the caller reads on */
+            }
+#endif
             return PB_OK;
         }
     }

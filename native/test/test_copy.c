@@ -191,6 +191,61 @@ static void dense_float32_transposes_match_the_reference(pbt *t)
     }
 }
 
+/* Copies past 8 MiB write contiguous destination runs with non-temporal stores:
+   forwards, reversed and broadcast sources, every item size, with and without a
+   swap, destinations aligned and not (which take the ordinary stores). */
+static void streamed_copies_match_the_reference(pbt *t)
+{
+    pbt_rng rng = {0x57EAull};
+    for (long i = 0; i < 72; i++) {
+        int64_t item = ITEMS[i % 6];
+        int kind = (int)((i / 6) % 3);
+        int swap = item != 3 && (i / 18) % 2 == 1;
+        int32_t ndim = kind == 2 && (i / 36) % 2 == 1 ? 2 : 1;
+        int64_t count = ((int64_t)17 << 19) / item + pbt_range(&rng, 0, 40);
+        layout sl;
+        layout dl;
+        memset(&sl, 0, sizeof sl);
+        memset(&dl, 0, sizeof dl);
+        sl.ndim = dl.ndim = ndim;
+        if (ndim == 2) {
+            /* One row of 1000 elements broadcast down the rows. */
+            int64_t rows = count / 1000 + 1;
+            sl.shape[0] = dl.shape[0] = rows;
+            sl.shape[1] = dl.shape[1] = 1000;
+            sl.strides[0] = 0;
+            sl.strides[1] = item;
+            dl.strides[0] = 1000 * item;
+            dl.strides[1] = item;
+            sl.len = 1000 * item;
+            dl.offset = pbt_range(&rng, 0, 2) * item;
+            dl.len = dl.offset + rows * 1000 * item;
+        } else {
+            sl.shape[0] = dl.shape[0] = count;
+            sl.strides[0] = kind == 0 ? item : kind == 1 ? -item : 0;
+            sl.len = kind == 2 ? item + 1 : count * item + 1;
+            sl.offset = kind == 1 ? (count - 1) * item + 1 : 1;
+            dl.strides[0] = item;
+            /* A multiple of item (streamed), or every fifth case any offset (mostly not streamed). */
+            dl.offset = i % 5 == 4 ? pbt_range(&rng, 0, 16) : pbt_range(&rng, 0, 2) * item;
+            dl.len = dl.offset + count * item;
+        }
+        unsigned char *src = random_bytes(&rng, sl.len);
+        unsigned char *dst = random_bytes(&rng, dl.len);
+        unsigned char *expected = pbt_malloc((size_t)dl.len);
+        memcpy(expected, dst, (size_t)dl.len);
+        reference(expected, &dl, src, &sl, item, swap);
+        pbt_context(t, "case %ld: ndim %d kind %d item %lld swap %d dst offset %lld", i, ndim, kind,
+                    (long long)item, swap, (long long)dl.offset);
+        CHECK_EQ(t, pb_copy_strided(dst, dl.len, dl.offset, dl.strides, src, sl.len, sl.offset, sl.strides,
+                                    ndim, dl.shape, item, swap), PB_OK);
+        CHECK_MEM_EQ(t, dst, expected, (size_t)dl.len);
+        free(src);
+        free(dst);
+        free(expected);
+    }
+}
+
 static void refusals_write_nothing(pbt *t)
 {
     unsigned char src[64];
@@ -238,6 +293,7 @@ int main(void)
     PBT_RUN(&t, random_copies_match_the_reference);
     PBT_RUN(&t, large_planes_match_the_reference);
     PBT_RUN(&t, dense_float32_transposes_match_the_reference);
+    PBT_RUN(&t, streamed_copies_match_the_reference);
     PBT_RUN(&t, refusals_write_nothing);
     return pbt_summary(&t);
 }
