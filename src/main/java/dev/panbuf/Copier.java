@@ -22,6 +22,17 @@ import java.util.concurrent.atomic.LongAdder;
  * source whose fastest axis is not the destination's (a transpose) is walked
  * in tiles, and everything else runs in a typed loop per element size with
  * byte swapping fused in.
+ *
+ * <p>Large copies between two native memories ({@value #NATIVE_MIN_BYTES}
+ * bytes of elements or more) run the same normalised nest in C, through the
+ * shim's {@code pb_copy_strided}: FFM keeps a bounds check on every access of
+ * a loop whose strides are only known at run time, C's loops have none. The
+ * segments go to C as segments (the linker keeps their arenas open and checks
+ * the thread during the call), and the reach of both regions is checked
+ * against their segments here and again in C before anything is written.
+ * Heap memory, smaller copies, a JVM that does not grant panbuf native
+ * access, a shim that cannot be loaded, and {@code -Dpanbuf.copy.native=false}
+ * keep the Java loops, which give the same bytes.
  */
 final class Copier {
 
@@ -205,6 +216,11 @@ final class Copier {
 
     /** {@link #NATIVE_MIN_BYTES}, lowered by tests to send small copies through the kernel too. */
     static volatile long nativeMinBytes = NATIVE_MIN_BYTES;
+
+    /** {@return whether large copies between native memories go to the C kernel in this JVM} */
+    static boolean nativeKernelEnabled() {
+        return Kernel.ENABLED;
+    }
 
     /** Copies the C kernel made; tests read it to prove the path was taken. */
     static final LongAdder NATIVE_COPIES = new LongAdder();
