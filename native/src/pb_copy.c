@@ -29,12 +29,17 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#include <tmmintrin.h>
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
 #define PB_PUBLIC __attribute__((visibility("default")))
+/* For the helpers whose element size is a parameter: inlined into each
+   caller with a constant size, every branch on it folds away. */
+#define PB_INLINE static inline __attribute__((always_inline))
 #else
 #define PB_PUBLIC
+#define PB_INLINE static inline
 #endif
 
 typedef unsigned char byte;
@@ -77,7 +82,7 @@ static inline pb_u128 sw16(pb_u128 v)
 
 #if defined(__SSE2__)
 /* Reverses the bytes of each 2-, 4- or 8-byte lane. */
-static inline __m128i swap_lanes(__m128i v, int item)
+PB_INLINE __m128i swap_lanes(__m128i v, int item)
 {
     v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
     if (item == 4) {
@@ -89,14 +94,62 @@ static inline __m128i swap_lanes(__m128i v, int item)
 }
 
 /* Reverses the order of the 1-, 2-, 4- or 8-byte lanes. */
-static inline __m128i reverse_lanes(__m128i v, int item)
+PB_INLINE __m128i reverse_lanes(__m128i v, int item)
 {
+    if (item == 1) {
+        v = swap_lanes(v, 2);   /* then as 2-byte lanes */
+    }
     switch (item) {
     case 8: return _mm_shuffle_epi32(v, 0x4E);
     case 4: return _mm_shuffle_epi32(v, 0x1B);
-    case 2: return _mm_shuffle_epi32(_mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B), 0x4E);
-    default: return reverse_lanes(swap_lanes(v, 2), 2);
+    default: return _mm_shuffle_epi32(_mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0x1B), 0x1B), 0x4E);
     }
+}
+#endif
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+#define PB_COPY_SSSE3 1
+/* With SSSE3 (checked at run time: the shim's baseline is SSE2) one byte
+   shuffle does a reversal, a swap, or both, 16 bytes at a time. */
+__attribute__((target("ssse3")))
+static int64_t run_ssse3(byte *d, const byte *s, int64_t ss, int64_t n, int item, int swap)
+{
+    int64_t lanes = 16 / item;
+    int64_t k = n - n % lanes;
+    /* Byte b of the result is byte pick[b] of the 16 source bytes. */
+    char pick[16];
+    for (int b = 0; b < 16; b++) {
+        int lane = b / item;
+        int within = b % item;
+        int from_lane = ss < 0 ? (int)lanes - 1 - lane : lane;
+        pick[b] = (char)(from_lane * item + (swap ? item - 1 - within : within));
+    }
+    __m128i mask = _mm_loadu_si128((const __m128i *)(const void *)pick);
+    if (ss > 0) {
+        for (int64_t i = 0; i < k; i += lanes) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * item), _mm_shuffle_epi8(v, mask));
+        }
+    } else {
+        for (int64_t i = 0; i < k; i += lanes) {
+            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s - (i + lanes - 1) * item));
+            _mm_storeu_si128((__m128i *)(void *)(d + i * item), _mm_shuffle_epi8(v, mask));
+        }
+    }
+    return k;
+}
+
+/* 1 when the processor has SSSE3; asked once (a relaxed race between threads asks twice, harmlessly). */
+static int has_ssse3(void)
+{
+    static int known = -1;
+    int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("ssse3") ? 1 : 0;
+        __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+    }
+    return v;
 }
 #endif
 
@@ -104,11 +157,16 @@ static inline __m128i reverse_lanes(__m128i v, int item)
    steps +item (with a swap) and -item (with or without); returns k, a
    multiple of the lanes in 16 bytes, which the caller's scalar loop finishes.
    0 when this source step or platform has no such loop. */
-static int64_t run_simd(byte *d, const byte *s, int64_t ss, int64_t n, int item, int swap)
+PB_INLINE int64_t run_simd(byte *d, const byte *s, int64_t ss, int64_t n, int item, int swap)
 {
 #if defined(__SSE2__)
     int64_t lanes = 16 / item;
     int64_t k = n - n % lanes;
+#if defined(PB_COPY_SSSE3)
+    if (((ss == item && swap && item > 1) || ss == -item) && has_ssse3()) {
+        return run_ssse3(d, s, ss, n, item, swap && item > 1);
+    }
+#endif
     if (ss == item && swap && item > 1) {
         for (int64_t i = 0; i < k; i += lanes) {
             __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
@@ -242,7 +300,7 @@ static void run(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n, int64
 #if defined(__SSE2__)
 /* The 16 bytes of destination elements [i, i + 16 / item) of a run whose
    source steps by item, -item or 0 (then `fill` holds the element, repeated). */
-static inline __m128i stream_load(const byte *s, int64_t ss, int64_t i, int item, int swap, __m128i fill)
+PB_INLINE __m128i stream_load(const byte *s, int64_t ss, int64_t i, int item, int swap, __m128i fill)
 {
     __m128i v;
     if (ss == 0) {
