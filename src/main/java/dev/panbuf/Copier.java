@@ -240,7 +240,7 @@ final class Copier {
         private Kernel() {}
 
         private static boolean probe() {
-            if (!Boolean.parseBoolean(System.getProperty(NATIVE_PROPERTY, "true"))
+            if ("false".equalsIgnoreCase(System.getProperty(NATIVE_PROPERTY, "true").strip())
                     || !Copier.class.getModule().isNativeAccessEnabled()) {
                 return false;
             }
