@@ -299,22 +299,13 @@ static void run(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n, int64
 
 #if defined(__SSE2__)
 /* The 16 bytes of destination elements [i, i + 16 / item) of a run whose
-   source steps by item, -item or 0 (then `fill` holds the element, repeated). */
+   source steps by item or 0 (then `fill` holds the element, repeated). */
 PB_INLINE __m128i stream_load(const byte *s, int64_t ss, int64_t i, int item, int swap, __m128i fill)
 {
-    __m128i v;
     if (ss == 0) {
         return fill;
     }
-    if (ss > 0) {
-        v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
-    } else {
-        int64_t lanes = 16 / item;
-        v = _mm_loadu_si128((const __m128i *)(const void *)(s - (i + lanes - 1) * item));
-        if (item < 16) {
-            v = reverse_lanes(v, item);
-        }
-    }
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i * item));
     if (swap && item > 1) {
         v = item == 16 ? _mm_shuffle_epi32(swap_lanes(v, 8), 0x4E) : swap_lanes(v, item);
     }
@@ -328,7 +319,9 @@ PB_INLINE __m128i stream_load(const byte *s, int64_t ss, int64_t i, int item, in
 static int run_stream(byte *d, int64_t ds, const byte *s, int64_t ss, int64_t n, int64_t item, int swap)
 {
 #if defined(__SSE2__)
-    if (ds != item || (ss != item && ss != -item && ss != 0) || 16 % item != 0
+    /* Not for reversed sources: descending reads with streamed stores measured
+       20-40% slower than with ordinary ones (64 MiB of float32). */
+    if (ds != item || (ss != item && ss != 0) || 16 % item != 0
         || (uintptr_t)d % (uintptr_t)item != 0 || n * item < 256) {
         return 0;
     }
