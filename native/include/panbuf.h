@@ -184,6 +184,29 @@ int64_t pb_abi_sizeof(void);
    there is no such field. */
 int64_t pb_abi_offsetof(const char *field);
 
+/* ---- strided copies ---- */
+
+/* Copies every element of an ndim-dimensional strided view of src into the
+   same index of a strided view of dst: element i0..i(ndim-1) is itemsize
+   bytes at byte src_offset + sum(i_k * src_strides[k]) of src, and goes to
+   dst_offset + sum(i_k * dst_strides[k]) of dst. Strides are in bytes and may
+   be negative (reversed axes) or zero (a broadcast source). When swap is
+   nonzero each element's bytes are reversed on the way (a byte-order change;
+   itemsize 1, 2, 4, 8 or 16). Any axis order is correct; the copy is fastest
+   with the axes sorted by destination stride, largest first, all destination
+   strides >= 0, and the destination's fastest axis last.
+   src_len and dst_len are the sizes in bytes of the two memories: every byte
+   either view reaches must lie in [0, len) of its memory, which is checked
+   before anything is written. The two regions must not overlap (as memcpy).
+   Returns 0, or PB_EINVAL (ndim outside 0..PB_MAX_NDIM, a negative len, a
+   NULL pointer where elements are to be copied), PB_EITEMSIZE (itemsize <= 0,
+   or swap with an itemsize other than those), PB_ESHAPE (a negative dimension), PB_EOVERFLOW or
+   PB_EBOUNDS (a view reaches outside its memory); on error nothing is written.
+   A shape with a 0 copies nothing and returns 0. */
+int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, const int64_t *dst_strides,
+                    const void *src, int64_t src_len, int64_t src_offset, const int64_t *src_strides,
+                    int32_t ndim, const int64_t *shape, int64_t itemsize, int32_t swap);
+
 /* ======================================================================== */
 /* DLPack                                                                   */
 /* ======================================================================== */

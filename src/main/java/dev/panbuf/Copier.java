@@ -1,8 +1,13 @@
 package dev.panbuf;
 
+import dev.panbuf.shim.NativeLibrary;
+import dev.panbuf.shim.Shim;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Moves element data between views: the engine behind {@code copy},
@@ -17,6 +22,17 @@ import java.lang.foreign.ValueLayout;
  * source whose fastest axis is not the destination's (a transpose) is walked
  * in tiles, and everything else runs in a typed loop per element size with
  * byte swapping fused in.
+ *
+ * <p>Large copies between two native memories ({@value #NATIVE_MIN_BYTES}
+ * bytes of elements or more) run the same normalised nest in C, through the
+ * shim's {@code pb_copy_strided}: FFM keeps a bounds check on every access of
+ * a loop whose strides are only known at run time, C's loops have none. The
+ * segments go to C as segments (the linker keeps their arenas open and checks
+ * the thread during the call), and the reach of both regions is checked
+ * against their segments here and again in C before anything is written.
+ * Heap memory, smaller copies, a JVM that does not grant panbuf native
+ * access, a shim that cannot be loaded, and {@code -Dpanbuf.copy.native=false}
+ * keep the Java loops, which give the same bytes.
  */
 final class Copier {
 
@@ -163,6 +179,10 @@ final class Copier {
             run(s, sOff, 0, d, dOff, 0, 1, item, swap);
             return;
         }
+        if (s.isNative() && d.isNative() && Kernel.ENABLED && src.elementCount() * item >= nativeMinBytes) {
+            copyNative(s, sOff, sStride, d, dOff, dStride, size, m, item, swap);
+            return;
+        }
         int inner = m - 1;
         if (sStride[inner] == item && dStride[inner] == item) {
             // Contiguous runs on both sides: one bulk copy (byte swap fused) per run.
@@ -182,6 +202,92 @@ final class Copier {
             return;
         }
         walk(s, sOff, sStride, d, dOff, dStride, size, inner, -1, size[inner], sStride[inner], dStride[inner], item, swap);
+    }
+
+    /** System property that turns the C kernel off ({@code -Dpanbuf.copy.native=false}); on by default. */
+    static final String NATIVE_PROPERTY = "panbuf.copy.native";
+
+    /**
+     * Copies of at least this many bytes between native memories go to the C
+     * kernel. A call costs about 0.2 us (the downcall and its argument block):
+     * transposes gain from 1 KiB on, but byte swaps and reversals, which the
+     * Java loops already do eight bytes per load, broke even only between 8
+     * and 16 KiB (in-cache float32 copies, 2-core machine).
+     */
+    static final long NATIVE_MIN_BYTES = 16 << 10;
+
+    /** {@link #NATIVE_MIN_BYTES}, lowered by tests to send small copies through the kernel too. */
+    static volatile long nativeMinBytes = NATIVE_MIN_BYTES;
+
+    /** {@return whether large copies between native memories go to the C kernel in this JVM} */
+    static boolean nativeKernelEnabled() {
+        return Kernel.ENABLED;
+    }
+
+    /** Copies the C kernel made; tests read it to prove the path was taken. */
+    static final LongAdder NATIVE_COPIES = new LongAdder();
+
+    /**
+     * Whether the C kernel may be used, decided once: not when switched off by
+     * {@link #NATIVE_PROPERTY}, not when the JVM does not grant panbuf native
+     * access (asking would print the JDK's warning about a restricted method to
+     * a program that only uses views), and not when the shim cannot be loaded.
+     * Without it every copy takes the Java loops, which give the same bytes.
+     */
+    private static final class Kernel {
+        static final boolean ENABLED = probe();
+
+        private Kernel() {}
+
+        private static boolean probe() {
+            if ("false".equalsIgnoreCase(System.getProperty(NATIVE_PROPERTY, "true").strip())
+                    || !Copier.class.getModule().isNativeAccessEnabled()) {
+                return false;
+            }
+            try {
+                NativeLibrary.loadShim();
+                return true;
+            } catch (RuntimeException | LinkageError e) {
+                return false;
+            }
+        }
+    }
+
+    /**
+     * The loop nest ({@code m} axes, normalised as above) run by
+     * {@code pb_copy_strided}. Both regions were proved to lie inside their
+     * segments when the views were made; that is checked again here, cheaply,
+     * because C has no bounds checks of its own past its entry.
+     */
+    private static void copyNative(MemorySegment s, long sOff, long[] sStride, MemorySegment d, long dOff, long[] dStride,
+                                   long[] size, int m, long item, boolean swap) {
+        checkReach(s, sOff, sStride, size, m, item, "source");
+        checkReach(d, dOff, dStride, size, m, item, "destination");
+        int rc = Shim.copyStrided(d, dOff, dStride, s, sOff, sStride, size, m, item, swap);
+        if (rc != 0) {
+            throw new IllegalStateException("panbuf: pb_copy_strided refused a copy of shape " + Errors.shape(Arrays.copyOf(size, m))
+                    + " (source strides " + Errors.shape(Arrays.copyOf(sStride, m)) + ", destination strides "
+                    + Errors.shape(Arrays.copyOf(dStride, m)) + ", " + item + "-byte elements): " + Shim.strerror(rc)
+                    + " (" + rc + "); set -D" + NATIVE_PROPERTY + "=false to copy in Java and report this");
+        }
+        NATIVE_COPIES.increment();
+    }
+
+    private static void checkReach(MemorySegment seg, long off, long[] stride, long[] size, int m, long item, String side) {
+        long low = off;
+        long high = off + item;
+        for (int i = 0; i < m; i++) {
+            long extent = stride[i] * (size[i] - 1);   // cannot overflow: the view fits its segment
+            if (extent < 0) {
+                low += extent;
+            } else {
+                high += extent;
+            }
+        }
+        if (low < 0 || high > seg.byteSize()) {
+            throw new IllegalStateException("panbuf: the " + side + " of a copy reaches bytes [" + low + ", " + high
+                    + ") outside its memory of " + seg.byteSize() + " bytes; nothing was copied");
+        }
     }
 
     /**

@@ -53,6 +53,12 @@ final class ChildJvm {
 
     static Result run(Class<?> main, List<String> jvmArgs, List<String> args, long timeoutSeconds)
             throws IOException, InterruptedException {
+        return run(main, jvmArgs, args, timeoutSeconds, true);
+    }
+
+    /** As {@link #run(Class, List, List, long)}; without {@code nativeAccess} the child is not given native access. */
+    static Result run(Class<?> main, List<String> jvmArgs, List<String> args, long timeoutSeconds, boolean nativeAccess)
+            throws IOException, InterruptedException {
         String java = ProcessHandle.current().info().command().orElse(
                 Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> classPath = new ArrayList<>();
@@ -66,7 +72,11 @@ final class ChildJvm {
         Files.createDirectories(crashes);
         String tag = main.getSimpleName() + "-" + System.nanoTime();
         Path crashFile = crashes.resolve("hs_err_pid-" + tag + ".log");
-        List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx512m",
+        List<String> cmd = new ArrayList<>(List.of(java));
+        if (nativeAccess) {
+            cmd.add("--enable-native-access=ALL-UNNAMED");
+        }
+        cmd.addAll(List.of("-Xmx512m",
                 "-XX:ErrorFile=" + crashFile, "-XX:-CreateCoredumpOnCrash",
                 "-Dpanbuf.leakDetection=" + System.getProperty("panbuf.leakDetection", "paranoid"),
                 "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));

@@ -156,6 +156,41 @@ public final class Shim {
         return panbuf_h.pb_strerror(code).reinterpret(1024).getString(0);
     }
 
+    // ------------------------------------------------------------ strided copies
+
+    /**
+     * {@code pb_copy_strided}: copies the {@code ndim}-dimensional strided
+     * region of {@code src} into that of {@code dst}, reversing each element's
+     * bytes when {@code swap}. The segments go to C as segments, so the linker
+     * keeps their arenas open and checks the calling thread for the length of
+     * the call; C checks that both regions lie inside them before it writes.
+     * Both segments must be native and the regions must not overlap.
+     *
+     * @param dst the destination memory
+     * @param dstOffset byte offset of the destination's element 0 in {@code dst}
+     * @param dstStrides the destination's byte strides, {@code ndim} of them
+     * @param src the source memory
+     * @param srcOffset byte offset of the source's element 0 in {@code src}
+     * @param srcStrides the source's byte strides
+     * @param shape the region's shape
+     * @param ndim how many axes of the arrays are used
+     * @param itemSize bytes per element
+     * @param swap whether to reverse each element's bytes
+     * @return 0, or the negative {@code PB_E...} code C refused the copy with (nothing written)
+     */
+    public static int copyStrided(MemorySegment dst, long dstOffset, long[] dstStrides, MemorySegment src, long srcOffset,
+                                  long[] srcStrides, long[] shape, int ndim, long itemSize, boolean swap) {
+        try (Arena arena = Arena.ofConfined()) {
+            // One block for the three arrays: shape, then the destination's strides, then the source's.
+            MemorySegment arrays = arena.allocate(ValueLayout.JAVA_LONG, 3L * Math.max(ndim, 1));
+            MemorySegment.copy(shape, 0, arrays, ValueLayout.JAVA_LONG, 0, ndim);
+            MemorySegment.copy(dstStrides, 0, arrays, ValueLayout.JAVA_LONG, 8L * ndim, ndim);
+            MemorySegment.copy(srcStrides, 0, arrays, ValueLayout.JAVA_LONG, 16L * ndim, ndim);
+            return panbuf_h.pb_copy_strided(dst, dst.byteSize(), dstOffset, arrays.asSlice(8L * ndim),
+                    src, src.byteSize(), srcOffset, arrays.asSlice(16L * ndim), ndim, arrays, itemSize, swap ? 1 : 0);
+        }
+    }
+
     /** Views the struct at {@code address}, sized for reading its fields. */
     public static MemorySegment structAt(long address) {
         return MemorySegment.ofAddress(address).reinterpret(STRUCT_BYTES);

@@ -984,6 +984,77 @@ public class panbuf_h extends panbuf_h$shared {
         }
     }
 
+    private static class pb_copy_strided {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_LONG,
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_LONG,
+            panbuf_h.C_LONG,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_INT,
+            panbuf_h.C_POINTER,
+            panbuf_h.C_LONG,
+            panbuf_h.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("pb_copy_strided");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, const int64_t *dst_strides, const void *src, int64_t src_len, int64_t src_offset, const int64_t *src_strides, int32_t ndim, const int64_t *shape, int64_t itemsize, int32_t swap)
+     * }
+     */
+    public static FunctionDescriptor pb_copy_strided$descriptor() {
+        return pb_copy_strided.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, const int64_t *dst_strides, const void *src, int64_t src_len, int64_t src_offset, const int64_t *src_strides, int32_t ndim, const int64_t *shape, int64_t itemsize, int32_t swap)
+     * }
+     */
+    public static MethodHandle pb_copy_strided$handle() {
+        return pb_copy_strided.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, const int64_t *dst_strides, const void *src, int64_t src_len, int64_t src_offset, const int64_t *src_strides, int32_t ndim, const int64_t *shape, int64_t itemsize, int32_t swap)
+     * }
+     */
+    public static MemorySegment pb_copy_strided$address() {
+        return pb_copy_strided.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int pb_copy_strided(void *dst, int64_t dst_len, int64_t dst_offset, const int64_t *dst_strides, const void *src, int64_t src_len, int64_t src_offset, const int64_t *src_strides, int32_t ndim, const int64_t *shape, int64_t itemsize, int32_t swap)
+     * }
+     */
+    public static int pb_copy_strided(MemorySegment dst, long dst_len, long dst_offset, MemorySegment dst_strides, MemorySegment src, long src_len, long src_offset, MemorySegment src_strides, int ndim, MemorySegment shape, long itemsize, int swap) {
+        var mh$ = pb_copy_strided.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("pb_copy_strided", dst, dst_len, dst_offset, dst_strides, src, src_len, src_offset, src_strides, ndim, shape, itemsize, swap);
+            }
+            return (int)mh$.invokeExact(dst, dst_len, dst_offset, dst_strides, src, src_len, src_offset, src_strides, ndim, shape, itemsize, swap);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class pb_dlpack_export {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             panbuf_h.C_INT,
