@@ -83,6 +83,74 @@ final class Allocation {
 
     private Allocation() {}
 
+    // ------------------------------------------------------------ anonymous memory
+
+    /**
+     * Blocks of anonymous memory (no file behind them) that panbuf allocated
+     * for arrays, by start address, with their end and (weakly) their arena's
+     * scope. The C copy kernel may only touch memory found here: a file
+     * mapping that another process truncates faults on access, which the JVM
+     * turns into an {@code InternalError} in Java code but which ends the
+     * process inside C. Memory of a producer (an import, a user's segment)
+     * may be such a mapping without saying so ({@code isMapped()} knows only
+     * the JDK's own mappings), so only what panbuf itself allocated qualifies.
+     * An entry whose arena is alive names memory that cannot be anything
+     * else; entries of closed arenas are dropped as they are found.
+     */
+    private static final java.util.concurrent.ConcurrentSkipListMap<Long, Block> ANONYMOUS =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
+    private static final java.util.concurrent.atomic.AtomicLong REGISTRATIONS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** Blocks smaller than this are not recorded: the C kernel takes only copies of at least this size. */
+    static final long ANONYMOUS_MIN_BYTES = 16 << 10;
+
+    private record Block(long end, java.lang.ref.WeakReference<MemorySegment.Scope> scope) {
+        boolean alive() {
+            MemorySegment.Scope s = scope.get();
+            return s != null && s.isAlive();
+        }
+    }
+
+    /** Records {@code segment}, just allocated by panbuf from an arena, as anonymous memory. */
+    static MemorySegment anonymous(MemorySegment segment) {
+        return segment.byteSize() >= ANONYMOUS_MIN_BYTES ? recordAnonymous(segment) : segment;
+    }
+
+    /** As {@link #anonymous} whatever the size (tests send small copies through the C kernel too). */
+    static MemorySegment recordAnonymous(MemorySegment segment) {
+        if (segment.isNative()) {
+            ANONYMOUS.put(segment.address(), new Block(segment.address() + segment.byteSize(),
+                    new java.lang.ref.WeakReference<>(segment.scope())));
+            if (REGISTRATIONS.incrementAndGet() % 1024 == 0) {
+                ANONYMOUS.values().removeIf(b -> !b.alive());
+            }
+        }
+        return segment;
+    }
+
+    /** True when all of {@code segment} lies in anonymous memory panbuf allocated and whose arena is open. */
+    static boolean isAnonymous(MemorySegment segment) {
+        if (!segment.isNative() || segment.isMapped()) {
+            return false;
+        }
+        long start = segment.address();
+        java.util.Map.Entry<Long, Block> e = ANONYMOUS.floorEntry(start);
+        if (e == null) {
+            return false;
+        }
+        Block b = e.getValue();
+        if (!b.alive()) {
+            ANONYMOUS.remove(e.getKey(), b);
+            return false;
+        }
+        return start + segment.byteSize() <= b.end();
+    }
+
+    /** Recorded blocks, for tests. */
+    static int anonymousBlocks() {
+        return ANONYMOUS.size();
+    }
+
     /**
      * Memory of {@code arena} whose contents are undefined until the caller
      * writes them. A {@link BufferArena} counts it against its budget as any
@@ -90,12 +158,12 @@ final class Allocation {
      */
     static MemorySegment uninitialized(Arena arena, long byteSize, long byteAlignment) {
         if (!usable(byteSize, byteAlignment)) {
-            return arena.allocate(byteSize, byteAlignment);
+            return anonymous(arena.allocate(byteSize, byteAlignment));
         }
         if (arena instanceof BufferArena b) {
-            return b.allocate(byteSize, byteAlignment, false);
+            return anonymous(b.allocate(byteSize, byteAlignment, false));
         }
-        return fromC(arena, byteSize);
+        return anonymous(fromC(arena, byteSize));
     }
 
     /** True when {@link #fromC} serves this request. */

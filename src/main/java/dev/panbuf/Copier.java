@@ -30,9 +30,13 @@ import java.util.concurrent.atomic.LongAdder;
  * segments go to C as segments (the linker keeps their arenas open and checks
  * the thread during the call), and the reach of both regions is checked
  * against their segments here and again in C before anything is written.
- * Heap memory, smaller copies, a JVM that does not grant panbuf native
- * access, a shim that cannot be loaded, and {@code -Dpanbuf.copy.native=false}
- * keep the Java loops, which give the same bytes.
+ * Only memory panbuf allocated (anonymous, see {@link Allocation#isAnonymous})
+ * goes to C: a file mapping truncated by another process faults on access,
+ * which Java code survives as an {@code InternalError} and C code does not.
+ * Heap memory, mapped files, imports and other memory of producers, smaller
+ * copies, a JVM that does not grant panbuf native access, a shim that cannot
+ * be loaded, and {@code -Dpanbuf.copy.native=false} keep the Java loops,
+ * which give the same bytes.
  */
 final class Copier {
 
@@ -179,7 +183,8 @@ final class Copier {
             run(s, sOff, 0, d, dOff, 0, 1, item, swap);
             return;
         }
-        if (s.isNative() && d.isNative() && Kernel.ENABLED && src.elementCount() * item >= nativeMinBytes) {
+        if (Kernel.ENABLED && src.elementCount() * item >= nativeMinBytes && Allocation.isAnonymous(s)
+                && Allocation.isAnonymous(d)) {
             copyNative(s, sOff, sStride, d, dOff, dStride, size, m, item, swap);
             return;
         }

@@ -76,7 +76,7 @@ public final class GrowableBuffer implements AutoCloseable {
         this.owner = shared ? null : Thread.currentThread();
         this.budgetBytes = budgetBytes;
         this.arena = newArena();
-        this.memory = arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT);
+        this.memory = Allocation.anonymous(arena.allocate(Math.max(initialCapacity, 1), Geometry.ALLOCATION_ALIGNMENT));
         openAccess();
     }
 
@@ -295,7 +295,7 @@ public final class GrowableBuffer implements AutoCloseable {
         BufferArena next = newArena();
         MemorySegment nextMemory;
         try {
-            nextMemory = next.allocate(newCapacity, Geometry.ALLOCATION_ALIGNMENT);
+            nextMemory = Allocation.anonymous(next.allocate(newCapacity, Geometry.ALLOCATION_ALIGNMENT));
         } catch (RuntimeException | Error e) {
             next.close();
             throw e;

@@ -161,7 +161,7 @@ public final class NdArray extends NdArrayAccessors {
         Objects.requireNonNull(order, "order");
         long[] dims = Geometry.checkShape(shape);
         long byteSize = Geometry.byteSize(dims, dtype.byteSize());
-        MemorySegment segment = arena.allocate(Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT);
+        MemorySegment segment = Allocation.anonymous(arena.allocate(Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT));
         long[] strides = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
         return new NdArray(segment, 0, dims, strides, dtype, false, segment);
     }

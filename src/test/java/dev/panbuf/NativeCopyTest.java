@@ -147,7 +147,7 @@ class NativeCopyTest {
         c.nextBytes(bytes);
         MemorySegment m = arena.allocate(size, 1 + c.nextInt(2) * 7);
         MemorySegment.copy(bytes, 0, m, ValueLayout.JAVA_BYTE, 0, bytes.length);
-        return m;
+        return Allocation.recordAnonymous(m);   // the kernel takes only memory panbuf knows has no file behind it
     }
 
     @Test
@@ -236,5 +236,25 @@ class NativeCopyTest {
         ChildJvm.Result on = ChildJvm.run(NativeCopyScenario.class, List.of(), List.of(), 120, true);
         assertEquals(0, on.exitCode(), on.explain());
         assertEquals("kernel=true copies=1 equal=true", on.stdout().strip(), on.explain());
+    }
+
+    /**
+     * A file mapping that is truncated under a view faults on access. Java's
+     * loops survive that as an {@code InternalError}; C would end the JVM. So
+     * mapped memory, and memory panbuf did not allocate (which may be a
+     * producer's mapping), must never reach the C kernel: in a child JVM,
+     * copies of a truncated mapping, seen through {@code Npy.map} and through
+     * a bare address as an import would see it, throw and the JVM lives on.
+     */
+    @Test
+    void aTruncatedMappingNeverReachesTheKernel() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(TruncatedMappingCopyScenario.class, List.of(), List.of(), 120, true);
+        assertEquals(0, r.exitCode(), r.explain());
+        assertEquals("""
+                kernel=true
+                mapped: InternalError: a fault occurred in an unsafe memory access operation
+                address: InternalError: a fault occurred in an unsafe memory access operation
+                allocated: copies=1
+                alive""", r.stdout().strip(), r.explain());
     }
 }
