@@ -1,5 +1,7 @@
 package dev.panbuf;
 
+import dev.panbuf.shim.NativeLibrary;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -48,37 +50,45 @@ final class Allocation {
     private static final long PAGE_BYTES = 4096;
     private static final int MADV_HUGEPAGE = 14;
 
-    private static final MethodHandle ALIGNED_ALLOC;
-    private static final MethodHandle FREE;
-    /** Linux's {@code madvise}, or null elsewhere. */
-    private static final MethodHandle MADVISE;
+    /**
+     * The C library's functions, bound on first use: a program that never
+     * reads a large file or copies a large array makes no downcall handle.
+     */
+    private static final class C {
+        static final MethodHandle ALIGNED_ALLOC;
+        static final MethodHandle FREE;
+        /** Linux's {@code madvise}. */
+        static final MethodHandle MADVISE;
 
-    static {
-        MethodHandle alloc = null;
-        MethodHandle free = null;
-        MethodHandle madvise = null;
-        if (Allocation.class.getModule().isNativeAccessEnabled()) {
-            try {
-                Linker linker = Linker.nativeLinker();
-                alloc = linker.downcallHandle(linker.defaultLookup().findOrThrow("aligned_alloc"),
-                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
-                free = linker.downcallHandle(linker.defaultLookup().findOrThrow("free"),
-                        FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
-                if (System.getProperty("os.name", "").startsWith("Linux")) {
+        static {
+            MethodHandle alloc = null;
+            MethodHandle free = null;
+            MethodHandle madvise = null;
+            // Only on the platforms panbuf is built for (Linux on x86-64 and AArch64): the C library's names and
+            // madvise's constant are Linux's, and elsewhere the linker may not even match the machine.
+            if (Allocation.class.getModule().isNativeAccessEnabled() && NativeLibrary.platform() != null) {
+                try {
+                    Linker linker = Linker.nativeLinker();
+                    alloc = linker.downcallHandle(linker.defaultLookup().findOrThrow("aligned_alloc"),
+                            FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
+                    free = linker.downcallHandle(linker.defaultLookup().findOrThrow("free"),
+                            FunctionDescriptor.ofVoid(ValueLayout.ADDRESS));
                     madvise = linker.downcallHandle(linker.defaultLookup().findOrThrow("madvise"),
                             FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                                     ValueLayout.JAVA_INT));
+                } catch (RuntimeException e) {
+                    // No C library allocator here (or access refused): every block is zeroed by arena.allocate.
+                    alloc = null;
+                    free = null;
+                    madvise = null;
                 }
-            } catch (RuntimeException e) {
-                // No C library allocator here (or access refused): every block is zeroed by arena.allocate.
-                alloc = null;
-                free = null;
-                madvise = null;
             }
+            ALIGNED_ALLOC = alloc;
+            FREE = free;
+            MADVISE = madvise;
         }
-        ALIGNED_ALLOC = alloc;
-        FREE = free;
-        MADVISE = madvise;
+
+        private C() {}
     }
 
     private Allocation() {}
@@ -168,7 +178,7 @@ final class Allocation {
 
     /** True when {@link #fromC} serves this request. */
     static boolean usable(long byteSize, long byteAlignment) {
-        return FREE != null && byteSize >= MIN_BYTES && byteAlignment <= ALIGNMENT_BYTES
+        return byteSize >= MIN_BYTES && C.FREE != null && byteAlignment <= ALIGNMENT_BYTES
                 && byteSize <= Long.MAX_VALUE - ALIGNMENT_BYTES;
     }
 
@@ -184,7 +194,7 @@ final class Allocation {
         long rounded = (byteSize + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
         MemorySegment block;
         try {
-            block = (MemorySegment) ALIGNED_ALLOC.invokeExact(ALIGNMENT_BYTES, rounded);
+            block = (MemorySegment) C.ALIGNED_ALLOC.invokeExact(ALIGNMENT_BYTES, rounded);
         } catch (Throwable t) {
             throw new AssertionError("aligned_alloc cannot throw", t);
         }
@@ -192,7 +202,7 @@ final class Allocation {
             throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes: the C library's aligned_alloc has no"
                     + " memory for them; nothing was allocated");
         }
-        if (MADVISE != null && rounded >= HUGE_PAGE_MIN_BYTES) {
+        if (C.MADVISE != null && rounded >= HUGE_PAGE_MIN_BYTES) {
             adviseHugePages(block.address(), rounded);
         }
         try {
@@ -209,7 +219,7 @@ final class Allocation {
         long end = (address + byteSize) & -PAGE_BYTES;
         if (end > start) {
             try {
-                int ignored = (int) MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_HUGEPAGE);
+                int ignored = (int) C.MADVISE.invokeExact(MemorySegment.ofAddress(start), end - start, MADV_HUGEPAGE);
             } catch (Throwable t) {
                 throw new AssertionError("madvise cannot throw", t);
             }
@@ -218,7 +228,7 @@ final class Allocation {
 
     private static void free(MemorySegment block) {
         try {
-            FREE.invokeExact(block);
+            C.FREE.invokeExact(block);
         } catch (Throwable t) {
             throw new AssertionError("free cannot throw", t);
         }
