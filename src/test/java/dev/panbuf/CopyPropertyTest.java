@@ -245,7 +245,7 @@ class CopyPropertyTest {
         return t.withByteOrder(c.nextBoolean() ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN);
     }
 
-    private static long[] randomShape(Random c) {
+    static long[] randomShape(Random c) {
         int nd = 1 + c.nextInt(5);
         long[] shape = new long[nd];
         for (int k = 0; k < nd; k++) {

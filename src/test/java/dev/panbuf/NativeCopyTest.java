@@ -86,7 +86,7 @@ class NativeCopyTest {
             DType type = TYPES.get(c.nextInt(TYPES.size()));
             DType srcType = randomOrder(c, type);
             DType dstType = randomOrder(c, type);
-            long[] shape = large ? largeShape(c) : randomShape(c);
+            long[] shape = large ? largeShape(c) : CopyPropertyTest.randomShape(c);
             CopyPropertyTest.Layout sl = CopyPropertyTest.randomLayout(c, shape, type.byteSize(), true);
             CopyPropertyTest.Layout dl = CopyPropertyTest.randomLayout(c, shape, type.byteSize(), false);
             MemorySegment sm = randomNative(c, arena, sl.regionBytes());
@@ -124,16 +124,6 @@ class NativeCopyTest {
             return pair(t.fields().get(0).dtype(), a, b);
         }
         return t.byteOrder() == null ? t : t.withByteOrder(a);
-    }
-
-    private static long[] randomShape(Random c) {
-        int nd = 1 + c.nextInt(5);
-        long[] shape = new long[nd];
-        for (int k = 0; k < nd; k++) {
-            int pick = c.nextInt(20);
-            shape[k] = pick == 0 ? 0 : pick < 4 ? 1 : pick < 17 ? 2 + c.nextInt(5) : 7 + c.nextInt(nd <= 2 ? 70 : 12);
-        }
-        return shape;
     }
 
     /** Planes past one 64 x 64 tile, so that tiles, blocks and their edges all occur. */

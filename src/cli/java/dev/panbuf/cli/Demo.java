@@ -115,6 +115,23 @@ final class Demo {
         return 0;
     }
 
+    /**
+     * Runs {@code imports}; when Python cannot, prints "{@code skipped} ... has
+     * no {@code module} (why); install it ..." and returns false.
+     */
+    private static boolean imported(PyScope py, Python python, PrintStream out, String imports, String skipped,
+                                    String module, String pipName) {
+        try {
+            py.exec(imports);
+            return true;
+        } catch (PythonException e) {
+            out.println("   " + skipped + " " + python.interpreter().map(Object::toString).orElse("this Python") + " has no "
+                    + module + " (" + e.getMessage() + "); install it for that interpreter (python3 -m pip install "
+                    + pipName + ")");
+            return false;
+        }
+    }
+
     private static void step(PrintStream out, int n, String title) {
         out.println();
         out.println(n + ". " + title);
@@ -216,12 +233,7 @@ final class Demo {
         Python python = Python.get();
         BufferArena inputs = BufferArena.ofConfined();
         try (PyScope py = python.newScope()) {
-            try {
-                py.exec("import torch");
-            } catch (PythonException e) {
-                out.println("   skipped: " + python.interpreter().map(Object::toString).orElse("this Python")
-                        + " has no PyTorch (" + e.getMessage() + "); install it for that interpreter (python3 -m pip"
-                        + " install torch)");
+            if (!imported(py, python, out, "import torch", "skipped:", "PyTorch", "torch")) {
                 return;
             }
             out.println("   PyTorch " + py.eval("torch.__version__"));
@@ -340,12 +352,8 @@ final class Demo {
         }
         Python python = Python.get();
         try (PyScope py = python.newScope()) {
-            try {
-                py.exec("import pyarrow as pa, pyarrow.compute as pc, gc");
-            } catch (PythonException e) {
-                out.println("   pyarrow: skipped, " + python.interpreter().map(Object::toString).orElse("this Python")
-                        + " has no pyarrow (" + e.getMessage() + "); install it for that interpreter (python3 -m pip"
-                        + " install pyarrow)");
+            if (!imported(py, python, out, "import pyarrow as pa, pyarrow.compute as pc, gc", "pyarrow: skipped,", "pyarrow",
+                    "pyarrow")) {
                 return;
             }
             ArrowExport batch = Arrow.exportBatch(columns).handOff();
