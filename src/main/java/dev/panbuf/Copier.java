@@ -279,18 +279,9 @@ final class Copier {
     }
 
     private static void checkReach(MemorySegment seg, long off, long[] stride, long[] size, int m, long item, String side) {
-        long low = off;
-        long high = off + item;
-        for (int i = 0; i < m; i++) {
-            long extent = stride[i] * (size[i] - 1);   // cannot overflow: the view fits its segment
-            if (extent < 0) {
-                low += extent;
-            } else {
-                high += extent;
-            }
-        }
-        if (low < 0 || high > seg.byteSize()) {
-            throw new IllegalStateException("panbuf: the " + side + " of a copy reaches bytes [" + low + ", " + high
+        long[] r = Geometry.reach(off, Arrays.copyOf(size, m), Arrays.copyOf(stride, m), item);
+        if (r != null && (r[0] < 0 || r[1] > seg.byteSize())) {
+            throw new IllegalStateException("panbuf: the " + side + " of a copy reaches bytes [" + r[0] + ", " + r[1]
                     + ") outside its memory of " + seg.byteSize() + " bytes; nothing was copied");
         }
     }

@@ -159,11 +159,7 @@ public final class NdArray extends NdArrayAccessors {
         Objects.requireNonNull(arena, "arena");
         Objects.requireNonNull(dtype, "dtype");
         Objects.requireNonNull(order, "order");
-        long[] dims = Geometry.checkShape(shape);
-        long byteSize = Geometry.byteSize(dims, dtype.byteSize());
-        MemorySegment segment = Allocation.anonymous(arena.allocate(Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT));
-        long[] strides = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
-        return new NdArray(segment, 0, dims, strides, dtype, false, segment);
+        return allocate(arena, dtype, order, shape, true);
     }
 
     /**
@@ -172,10 +168,16 @@ public final class NdArray extends NdArrayAccessors {
      * anyone sees it.
      */
     static NdArray allocateUnfilled(Arena arena, DType dtype, Order order, long[] shape) {
+        return allocate(arena, dtype, order, shape, false);
+    }
+
+    private static NdArray allocate(Arena arena, DType dtype, Order order, long[] shape, boolean zeroed) {
         long[] dims = Geometry.checkShape(shape);
-        long byteSize = Geometry.byteSize(dims, dtype.byteSize());
-        MemorySegment segment = Allocation.uninitialized(arena, Math.max(byteSize, 1), Geometry.ALLOCATION_ALIGNMENT);
-        return new NdArray(segment, 0, dims, Geometry.contiguousStrides(dims, dtype.byteSize(), order), dtype, false, segment);
+        long byteSize = Math.max(Geometry.byteSize(dims, dtype.byteSize()), 1);
+        MemorySegment segment = zeroed ? Allocation.anonymous(arena.allocate(byteSize, Geometry.ALLOCATION_ALIGNMENT))
+                : Allocation.uninitialized(arena, byteSize, Geometry.ALLOCATION_ALIGNMENT);
+        long[] strides = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
+        return new NdArray(segment, 0, dims, strides, dtype, false, segment);
     }
 
     /**

@@ -247,4 +247,19 @@ class NativeCopyTest {
                 allocated: copies=1
                 alive""", r.stdout().strip(), r.explain());
     }
+
+    /**
+     * Another thread closes the shared arena (the JDK's, and a BufferArena)
+     * that a C kernel copy is reading and writing. The linker holds the
+     * arena's memory for the length of the call, so a close is refused (the
+     * arena stays open and readable) or waits for the call to end, and the
+     * copier's next copy throws: no memory is freed under C, no copy is
+     * half right. In a child JVM, so that a crash is a finding.
+     */
+    @Test
+    void closingASharedArenaDuringKernelCopiesNeverFreesMemoryUnderC() throws Exception {
+        ChildJvm.Result r = ChildJvm.run(ConcurrentCloseCopyScenario.class, List.of(), List.of("20261202", "40"), 180, true);
+        assertEquals(0, r.exitCode(), r.explain());
+        assertEquals("rounds=40 wrong=0 copies>0=true refusedCloses>=0=true", r.stdout().strip(), r.explain());
+    }
 }
