@@ -246,6 +246,63 @@ static void streamed_copies_match_the_reference(pbt *t)
     }
 }
 
+/* Transposes past 8 MiB of float32 write whole destination lines with
+   non-temporal stores where every destination row is 64-byte aligned: planes
+   whose source lines are close (< 4 KiB apart) and far, rows and columns
+   left over from the 4 x 16 blocks (columns in destinations whose rows are
+   padded to whole lines), destinations one element off (which take the
+   8 x 8 blocks); then the (1, 0, 2) permutation, whose short runs prefetch
+   the next run's source. */
+static void streamed_transposes_match_the_reference(pbt *t)
+{
+    pbt_rng rng = {0x7A15ull};
+    /* rows along the source's fastest axis, cols along the destination's */
+    static const int64_t base[][2] = {{3136, 64}, {64, 3136}, {1024, 1024}, {2048, 1040}};
+    for (long i = 0; i < 10; i++) {
+        int perm102 = i >= 8;
+        int64_t rows = perm102 ? 256 : base[i % 4][0] + (i < 4 ? 0 : pbt_range(&rng, 1, 3));
+        int64_t cols = perm102 ? 250 + i : base[i % 4][1] + (i < 4 ? 0 : pbt_range(&rng, 1, 15));
+        /* destination row length in elements: padded to whole lines in odd cases */
+        int64_t pitch = !perm102 && i % 2 == 1 ? (cols + 15) / 16 * 16 : cols;
+        int64_t planes = ((int64_t)17 << 19) / (4 * rows * cols) + 1;
+        layout sl;
+        layout dl;
+        memset(&sl, 0, sizeof sl);
+        memset(&dl, 0, sizeof dl);
+        sl.ndim = dl.ndim = 3;
+        int64_t shape[3] = {planes, rows, cols};
+        memcpy(sl.shape, shape, sizeof shape);
+        memcpy(dl.shape, shape, sizeof shape);
+        if (perm102) {
+            /* the source is (rows, planes, cols) in C order */
+            int64_t ss[3] = {4 * cols, 4 * planes * cols, 4};
+            memcpy(sl.strides, ss, sizeof ss);
+        } else {
+            /* the source is (planes, cols, rows) in C order */
+            int64_t ss[3] = {4 * rows * cols, 4, 4 * rows};
+            memcpy(sl.strides, ss, sizeof ss);
+        }
+        int64_t ds[3] = {4 * rows * pitch, 4 * pitch, 4};
+        memcpy(dl.strides, ds, sizeof ds);
+        sl.len = 4 * planes * rows * cols;
+        unsigned char *src = random_bytes(&rng, sl.len);
+        dl.len = 4 * planes * rows * pitch + 128;
+        unsigned char *dst = random_bytes(&rng, dl.len);
+        dl.offset = (int64_t)((64 - (uintptr_t)dst % 64) % 64) + (i == 3 || i == 6 ? 4 : 0);
+        unsigned char *expected = pbt_malloc((size_t)dl.len);
+        memcpy(expected, dst, (size_t)dl.len);
+        reference(expected, &dl, src, &sl, 4, 0);
+        pbt_context(t, "case %ld: %lld planes of %lld x %lld, pitch %lld, dst offset %lld", i, (long long)planes,
+                    (long long)rows, (long long)cols, (long long)pitch, (long long)dl.offset);
+        CHECK_EQ(t, pb_copy_strided(dst, dl.len, dl.offset, dl.strides, src, sl.len, 0, sl.strides,
+                                    3, dl.shape, 4, 0), PB_OK);
+        CHECK_MEM_EQ(t, dst, expected, (size_t)dl.len);
+        free(src);
+        free(dst);
+        free(expected);
+    }
+}
+
 static void refusals_write_nothing(pbt *t)
 {
     unsigned char src[64];
@@ -294,6 +351,7 @@ int main(void)
     PBT_RUN(&t, large_planes_match_the_reference);
     PBT_RUN(&t, dense_float32_transposes_match_the_reference);
     PBT_RUN(&t, streamed_copies_match_the_reference);
+    PBT_RUN(&t, streamed_transposes_match_the_reference);
     PBT_RUN(&t, refusals_write_nothing);
     return pbt_summary(&t);
 }

@@ -10,8 +10,9 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 
 /**
- * Native memory for results that are written in full before anyone can see
- * them ({@code Npy.read}, {@code copy}), allocated without zeroing.
+ * Native memory for arrays: for results that are written in full before
+ * anyone can see them ({@code Npy.read}, {@code copy}) allocated without
+ * zeroing, and for every large array on huge pages.
  *
  * <p>Why: {@link Arena#allocate} zeroes what it returns. For a result that
  * a read or a copy then overwrites, that is one more pass over the whole
@@ -23,7 +24,17 @@ import java.lang.invoke.MethodHandle;
  * {@link MemorySegment#reinterpret(long, Arena, java.util.function.Consumer)}:
  * the arena's scope, thread and lifetime are the segment's, as for
  * {@code arena.allocate}, and closing the arena frees the block. Blocks of
- * {@link #HUGE_PAGE_MIN_BYTES} and more ask Linux for transparent huge pages.
+ * {@link #HUGE_PAGE_MIN_BYTES} and more ask Linux for transparent huge pages,
+ * zeroed ones too ({@code NdArray.allocate}): a copy whose source jumps
+ * between pages (a permutation, a transpose) misses the TLB on each jump
+ * with 4 KiB pages, and NumPy's arrays, which it is measured against, have
+ * huge pages.
+ *
+ * <p>Only the JDK's arenas and {@link BufferArena} are served this way: the
+ * block is tied to the arena's scope and bypasses its {@code allocate}, so a
+ * user's own {@link Arena} implementation (one that pools, or counts) keeps
+ * every allocation, and its memory is not recorded as anonymous: it may be a
+ * file mapping.
  *
  * <p>The caller must fill every byte before the memory becomes visible, and
  * must not hand out a view when filling fails. Smaller blocks, and every
@@ -167,13 +178,26 @@ final class Allocation {
      * allocation.
      */
     static MemorySegment uninitialized(Arena arena, long byteSize, long byteAlignment) {
+        return allocate(arena, byteSize, byteAlignment, false);
+    }
+
+    /** Zeroed memory of {@code arena} for an array; large blocks on huge pages. */
+    static MemorySegment zeroed(Arena arena, long byteSize, long byteAlignment) {
+        return allocate(arena, byteSize, byteAlignment, true);
+    }
+
+    private static MemorySegment allocate(Arena arena, long byteSize, long byteAlignment, boolean zeroed) {
+        if (arena instanceof BufferArena b) {
+            return anonymous(b.allocate(byteSize, byteAlignment, zeroed));
+        }
+        if (arena.getClass().getModule() != Arena.class.getModule()) {
+            // A user's arena may hand out anything, a file mapping too: not recorded for the C kernel.
+            return arena.allocate(byteSize, byteAlignment);
+        }
         if (!usable(byteSize, byteAlignment)) {
             return anonymous(arena.allocate(byteSize, byteAlignment));
         }
-        if (arena instanceof BufferArena b) {
-            return anonymous(b.allocate(byteSize, byteAlignment, false));
-        }
-        return anonymous(fromC(arena, byteSize));
+        return anonymous(fromC(arena, byteSize, zeroed));
     }
 
     /** True when {@link #fromC} serves this request. */
@@ -183,13 +207,15 @@ final class Allocation {
     }
 
     /**
-     * A block from {@code aligned_alloc}, freed when {@code arena} closes.
+     * A block from {@code aligned_alloc}, freed when {@code arena} closes;
+     * filled with zeros when {@code zeroed}, after the huge-page advice so
+     * that the first touch maps huge pages.
      *
      * @throws OutOfMemoryError when the C library has no memory for it
      * @throws IllegalStateException when the arena is closed (nothing stays allocated)
      * @throws WrongThreadException when a confined arena is used from another thread (nothing stays allocated)
      */
-    static MemorySegment fromC(Arena arena, long byteSize) {
+    static MemorySegment fromC(Arena arena, long byteSize, boolean zeroed) {
         // aligned_alloc wants a size that is a multiple of the alignment.
         long rounded = (byteSize + ALIGNMENT_BYTES - 1) & -ALIGNMENT_BYTES;
         MemorySegment block;
@@ -205,12 +231,17 @@ final class Allocation {
         if (C.MADVISE != null && rounded >= HUGE_PAGE_MIN_BYTES) {
             adviseHugePages(block.address(), rounded);
         }
+        MemorySegment segment;
         try {
-            return block.reinterpret(byteSize, arena, Allocation::free);
+            segment = block.reinterpret(byteSize, arena, Allocation::free);
         } catch (RuntimeException | Error e) {
             free(block);
             throw e;
         }
+        if (zeroed) {
+            segment.fill((byte) 0);
+        }
+        return segment;
     }
 
     /** Asks for huge pages over the whole pages of the block; a kernel without them says no, which changes nothing. */

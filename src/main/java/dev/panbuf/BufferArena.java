@@ -209,8 +209,8 @@ public final class BufferArena implements Arena {
             }
             MemorySegment segment;
             try {
-                segment = zeroed || !Allocation.usable(byteSize, byteAlignment) ? inner.allocate(byteSize, byteAlignment)
-                        : Allocation.fromC(inner, byteSize);
+                segment = Allocation.usable(byteSize, byteAlignment) ? Allocation.fromC(inner, byteSize, zeroed)
+                        : inner.allocate(byteSize, byteAlignment);
             } catch (OutOfMemoryError e) {
                 // The JDK says only "Unable to allocate N bytes" (N including alignment): name the request and the arena.
                 OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to " + byteAlignment

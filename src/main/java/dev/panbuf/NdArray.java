@@ -174,7 +174,7 @@ public final class NdArray extends NdArrayAccessors {
     private static NdArray allocate(Arena arena, DType dtype, Order order, long[] shape, boolean zeroed) {
         long[] dims = Geometry.checkShape(shape);
         long byteSize = Math.max(Geometry.byteSize(dims, dtype.byteSize()), 1);
-        MemorySegment segment = zeroed ? Allocation.anonymous(arena.allocate(byteSize, Geometry.ALLOCATION_ALIGNMENT))
+        MemorySegment segment = zeroed ? Allocation.zeroed(arena, byteSize, Geometry.ALLOCATION_ALIGNMENT)
                 : Allocation.uninitialized(arena, byteSize, Geometry.ALLOCATION_ALIGNMENT);
         long[] strides = Geometry.contiguousStrides(dims, dtype.byteSize(), order);
         return new NdArray(segment, 0, dims, strides, dtype, false, segment);

@@ -179,4 +179,78 @@ class UnzeroedAllocationTest {
             }
         }
     }
+
+    @Test
+    void largeZeroedArraysAreZeroOverGarbageInEveryKindOfArena() {
+        for (String kind : List.of("confined", "shared", "auto", "BufferArena")) {
+            for (long bytes : new long[] {Allocation.MIN_BYTES, BIG, Allocation.HUGE_PAGE_MIN_BYTES + 13}) {
+                leaveGarbage(bytes);
+                Arena arena = switch (kind) {
+                    case "shared" -> Arena.ofShared();
+                    case "auto" -> Arena.ofAuto();
+                    case "BufferArena" -> BufferArena.ofConfined();
+                    default -> Arena.ofConfined();
+                };
+                NdArray z = NdArray.allocate(arena, DType.UINT8, bytes);
+                assertTrue(Allocation.isAnonymous(z.segment()), kind + ": the C copy kernel may take it");
+                MemorySegment s = z.segment();
+                long nonzero = 0;
+                for (long i = 0; i < bytes; i++) {
+                    nonzero += s.get(ValueLayout.JAVA_BYTE, i) != 0 ? 1 : 0;
+                }
+                assertEquals(0, nonzero, kind + ", " + bytes + " bytes");
+                if (arena instanceof BufferArena b) {
+                    assertEquals(bytes, b.allocatedBytes(), "counted like any allocation");
+                }
+                if (!kind.equals("auto")) {
+                    arena.close();
+                    assertThrows(IllegalStateException.class, () -> z.getByte(0), kind + ": freed with its arena");
+                }
+            }
+        }
+    }
+
+    /**
+     * An arena of the user's own: every allocation, large or small, zeroed or
+     * not, goes through its allocate, and none is taken for anonymous memory.
+     */
+    @Test
+    void aUsersOwnArenaSeesEveryAllocation() throws Exception {
+        final class Counting implements Arena {
+            final Arena inner = Arena.ofConfined();
+            long calls;
+            long bytes;
+
+            @Override
+            public MemorySegment allocate(long byteSize, long byteAlignment) {
+                calls++;
+                bytes += byteSize;
+                return inner.allocate(byteSize, byteAlignment);
+            }
+
+            @Override
+            public MemorySegment.Scope scope() {
+                return inner.scope();
+            }
+
+            @Override
+            public void close() {
+                inner.close();
+            }
+        }
+        Path file = dir.resolve("own.npy");
+        try (Counting own = new Counting()) {
+            NdArray a = NdArray.allocate(own, DType.FLOAT32, 1024, 1024);
+            assertEquals(1, own.calls);
+            assertEquals(4L << 20, own.bytes);
+            assertFalse(Allocation.isAnonymous(a.segment()), "its memory may be a file mapping: Java loops copy it");
+            a.transpose().copy(Order.C, own);
+            assertEquals(2, own.calls);
+            Npy.write(file, a);
+            NdArray back = Npy.read(file, own);
+            assertEquals(3, own.calls);
+            assertEquals(12L << 20, own.bytes);
+            assertEquals(a.byteSize(), back.byteSize());
+        }
+    }
 }
