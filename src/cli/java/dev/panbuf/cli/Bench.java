@@ -24,12 +24,14 @@ final class Bench {
     private static final String RUNNER = "dev.panbuf.bench.BenchMain";
 
     static final String USAGE = """
-            usage: panbuf bench [--quick | --targets | --full | --smoke] [--only REGEX] [--out DIR] [--no-numpy]
+            usage: panbuf bench [--quick | --targets | --full | --smoke] [--forks N] [--only REGEX] [--out DIR] [--no-numpy]
 
               (no mode)    full: every benchmark and size; 2 forks, 5 x 0.5 s warm-up, 10 x 0.5 s (about 2 hours)
               --quick      the benchmarks behind each target; 1 fork, shorter (about 4 minutes on 2 cores)
               --targets    the same benchmarks with the full mode's timing, to settle close calls
               --smoke      two benchmarks for 0.1 s each, no report: proves the suite starts
+              --forks N    run each benchmark in N forked JVMs (1 to 50) instead of the mode's; from 2 forks,
+                           each target is also judged fork by fork against the same fork of its baseline
               --only REGEX only the benchmarks whose Class.method matches (their baselines are added)
               --out DIR    where the report goes (default: bench/ in the checkout)
               --no-numpy   skip NumPy's side of the comparison
@@ -47,13 +49,16 @@ final class Bench {
     static void checkArguments(String[] args) {
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
-            if (a.equals("--only") || a.equals("--out")) {
+            if (a.equals("--only") || a.equals("--out") || a.equals("--forks")) {
                 if (i + 1 >= args.length || args[i + 1].isEmpty() || args[i + 1].startsWith("--")) {
                     throw new Main.UsageException(a + " needs a value" + (a.equals("--only")
                             ? " (a regular expression over Class.method, such as 'ViewCreate|Transpose')"
-                            : " (the folder the report goes to)"));
+                            : a.equals("--forks") ? " (a number of forked JVMs, 1 to 50)" : " (the folder the report goes to)"));
                 }
                 String value = args[++i];
+                if (a.equals("--forks") && !value.matches("[1-9][0-9]?") || a.equals("--forks") && Integer.parseInt(value) > 50) {
+                    throw new Main.UsageException("--forks takes a number of forked JVMs from 1 to 50, not '" + value + "'");
+                }
                 if (a.equals("--only")) {
                     try {
                         Pattern.compile(value);

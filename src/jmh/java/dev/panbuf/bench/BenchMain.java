@@ -75,14 +75,18 @@ public final class BenchMain {
             this.iterationMs = iterationMs;
         }
 
-        String describe() {
-            return (forks == 0 ? "no fork" : forks + (forks == 1 ? " fork" : " forks")) + ", " + warmups + " × " + warmupMs
-                    + " ms warm-up, " + iterations + " × " + iterationMs + " ms measurement";
+        String describe(int forkCount) {
+            return (forkCount == 0 ? "no fork" : forkCount + (forkCount == 1 ? " fork" : " forks")) + ", " + warmups + " × "
+                    + warmupMs + " ms warm-up, " + iterations + " × " + iterationMs + " ms measurement";
         }
     }
 
-    /** One benchmark's outcome, times in nanoseconds per operation. */
-    record Measured(double medianNs, double errorNs, double allocBytes, RunResult raw, String failure) {
+    /**
+     * One benchmark's outcome, times in nanoseconds per operation;
+     * {@code forkMediansNs} holds each fork's median, in fork order.
+     */
+    record Measured(double medianNs, double errorNs, double allocBytes, double[] forkMediansNs, RunResult raw,
+                    String failure) {
         boolean ok() {
             return failure == null;
         }
@@ -135,6 +139,7 @@ public final class BenchMain {
 
     static int run(String[] args, PrintStream out) {
         Mode mode = Mode.FULL;
+        int forks = -1;
         Pattern only = null;
         boolean numpy = true;
         Path home = Path.of(System.getProperty("panbuf.home", ".")).toAbsolutePath().normalize();
@@ -148,8 +153,21 @@ public final class BenchMain {
                 case "--no-numpy" -> numpy = false;
                 case "--only" -> only = Pattern.compile(value(args, ++i, "--only"));
                 case "--out" -> outDir = Path.of(value(args, ++i, "--out")).toAbsolutePath();
+                case "--forks" -> {
+                    String v = value(args, ++i, "--forks");
+                    try {
+                        forks = Integer.parseInt(v);
+                    } catch (NumberFormatException e) {
+                        forks = -2;
+                    }
+                    if (forks < 1 || forks > 50) {
+                        System.err.println("panbuf bench: --forks takes a number of forked JVMs from 1 to 50, not '" + v + "'");
+                        return 2;
+                    }
+                }
                 case "-h", "--help" -> {
-                    out.println("usage: panbuf bench [--quick | --targets | --full | --smoke] [--only REGEX] [--out DIR] [--no-numpy]");
+                    out.println("usage: panbuf bench [--quick | --targets | --full | --smoke] [--forks N] [--only REGEX] [--out DIR]"
+                            + " [--no-numpy]");
                     return 0;
                 }
                 default -> {
@@ -158,6 +176,11 @@ public final class BenchMain {
                 }
             }
         }
+        if (mode == Mode.SMOKE && forks > 0) {
+            System.err.println("panbuf bench: --smoke runs in this JVM, without forks; leave out --forks");
+            return 2;
+        }
+        int forkCount = forks > 0 ? forks : mode.forks;
         // --only picks from the whole suite, whatever the mode; the mode sets the timing.
         List<Plan.Case> cases = Plan.complete(switch (mode) {
             case QUICK, TARGETS -> only != null ? Plan.full() : Plan.quick();
@@ -184,7 +207,7 @@ public final class BenchMain {
         String command = "./panbuf bench" + (args.length == 0 ? "" : " " + String.join(" ", args));
         Instant start = Instant.now();
         String loadBefore = Machine.loadAverage();
-        out.println("panbuf bench: " + cases.size() + " benchmarks, " + mode.describe() + "; load average " + loadBefore);
+        out.println("panbuf bench: " + cases.size() + " benchmarks, " + mode.describe(forkCount) + "; load average " + loadBefore);
         if (forkPython != null && cases.stream().anyMatch(c -> c.type() == PythonHandOffBenchmark.class)) {
             out.println("panbuf bench: the Python benchmarks run with -Dpanbuf.python=" + forkPython);
         }
@@ -204,7 +227,7 @@ public final class BenchMain {
                     .multipliedBy(cases.size() - n + 1)) + " left" : "";
             out.printf(Locale.ROOT, "[%3d/%d %s%s] %-62s ", n, cases.size(), clock(elapsed), eta, c.toString());
             out.flush();
-            Measured m = measure(c, mode);
+            Measured m = measure(c, mode, forkCount);
             results.put(c, m);
             if (m.ok()) {
                 out.println(Report.time(m.medianNs(), m.errorNs()) + (Double.isNaN(m.allocBytes()) ? ""
@@ -228,7 +251,7 @@ public final class BenchMain {
             if (numpyResults != null) {
                 Files.writeString(outDir.resolve("numpy-results.json"), (String) numpyResults.get("$text"));
             }
-            Report report = new Report(mode, command, results, numpyResults, total, loadBefore, Machine.loadAverage());
+            Report report = new Report(mode, forkCount, command, results, numpyResults, total, loadBefore, Machine.loadAverage());
             Files.writeString(outDir.resolve("results.md"), report.markdown());
             Chart.write(report, outDir.resolve("ratios.png"));
             out.println();
@@ -263,7 +286,7 @@ public final class BenchMain {
         return Files.isExecutable(venv) ? venv.toString() : null;
     }
 
-    private static Measured measure(Plan.Case c, Mode mode) {
+    private static Measured measure(Plan.Case c, Mode mode, int forkCount) {
         // A benchmark (or class) that needs a longer warm-up than the mode gives says so with @Warmup.
         Warmup w;
         try {
@@ -282,7 +305,7 @@ public final class BenchMain {
         }
         ChainedOptionsBuilder b = new OptionsBuilder()
                 .include("^" + Pattern.quote(c.type().getName() + "." + c.method()) + "$")
-                .forks(mode.forks)
+                .forks(forkCount)
                 .warmupIterations(warmups)
                 .warmupTime(TimeValue.milliseconds(warmupMs))
                 .measurementIterations(mode.iterations)
@@ -303,15 +326,30 @@ public final class BenchMain {
             double median = primary.getStatistics().getPercentile(50) * scale;
             double error = primary.getScoreError() * scale;
             Result<?> alloc = r.getSecondaryResults().get("gc.alloc.rate.norm");
-            return new Measured(median, error, alloc == null ? Double.NaN : alloc.getScore(), r, null);
+            double[] forkMedians = r.getBenchmarkResults().stream()
+                    .mapToDouble(fork -> median(fork.getIterationResults().stream()
+                            .mapToDouble(it -> it.getPrimaryResult().getScore() * scale).toArray()))
+                    .toArray();
+            return new Measured(median, error, alloc == null ? Double.NaN : alloc.getScore(), forkMedians, r, null);
         } catch (RunnerException | RuntimeException e) {
             Throwable cause = e;
             while (cause.getCause() != null) {
                 cause = cause.getCause();
             }
             String message = cause.getMessage() == null ? cause.toString() : cause.getMessage();
-            return new Measured(Double.NaN, Double.NaN, Double.NaN, null, message.lines().findFirst().orElse(message));
+            return new Measured(Double.NaN, Double.NaN, Double.NaN, new double[0], null, message.lines().findFirst().orElse(message));
         }
+    }
+
+    /** The median of {@code values} (the mean of the middle two for an even count); NaN when empty. */
+    static double median(double[] values) {
+        if (values.length == 0) {
+            return Double.NaN;
+        }
+        double[] v = values.clone();
+        java.util.Arrays.sort(v);
+        int mid = v.length / 2;
+        return v.length % 2 == 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
     }
 
     /**

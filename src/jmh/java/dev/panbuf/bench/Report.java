@@ -21,7 +21,7 @@ final class Report {
 
     /** One goal of one benchmark run, evaluated. */
     record Verdict(Plan.Case c, Goal goal, String baseline, double valueNs, double baselineNs, double ratio,
-                   Boolean met, boolean withinError, String why) {
+                   Boolean met, boolean withinError, String why, Forks forks) {
 
         boolean hasTarget() {
             return Goals.hasTarget(goal);
@@ -42,7 +42,7 @@ final class Report {
             if (!Double.isNaN(goal.maxNs())) {
                 parts.add(time(valueNs, Double.NaN));
             }
-            return String.join(", ", parts);
+            return String.join(", ", parts) + (forks == null ? "" : "; " + forks.text());
         }
 
         String status() {
@@ -53,7 +53,26 @@ final class Report {
         }
     }
 
+    /**
+     * A target judged fork by fork: fork k of the benchmark against fork k of
+     * its JMH baseline (or alone, for an absolute target). Different JVMs can
+     * compile the same loop differently, so a target that holds for the
+     * pooled median may still fail in one JVM in five.
+     */
+    record Forks(int met, int count, double lowest, double highest, boolean ratios) {
+        String text() {
+            String range = ratios ? Goals.ratio(lowest) + "–" + Goals.ratio(highest) + "×"
+                    : time(lowest, Double.NaN) + "–" + time(highest, Double.NaN);
+            return "met in " + met + " of " + count + " forks (" + range + ")";
+        }
+
+        boolean all() {
+            return met == count;
+        }
+    }
+
     private final BenchMain.Mode mode;
+    private final int forkCount;
     private final String command;
     private final Map<Plan.Case, BenchMain.Measured> results;
     private final Map<String, Object> numpy;
@@ -62,9 +81,10 @@ final class Report {
     private final String loadAfter;
     private final Map<Plan.Case, List<Verdict>> verdicts = new LinkedHashMap<>();
 
-    Report(BenchMain.Mode mode, String command, Map<Plan.Case, BenchMain.Measured> results, Map<String, Object> numpy,
+    Report(BenchMain.Mode mode, int forkCount, String command, Map<Plan.Case, BenchMain.Measured> results, Map<String, Object> numpy,
            Duration duration, String loadBefore, String loadAfter) {
         this.mode = mode;
+        this.forkCount = forkCount;
         this.command = command;
         this.results = results;
         this.numpy = numpy;
@@ -92,7 +112,7 @@ final class Report {
         BenchMain.Measured m = results.get(c);
         String label = Goals.baselineLabel(g);
         if (!m.ok()) {
-            return new Verdict(c, g, label, Double.NaN, Double.NaN, Double.NaN, null, false, "benchmark failed");
+            return new Verdict(c, g, label, Double.NaN, Double.NaN, Double.NaN, null, false, "benchmark failed", null);
         }
         double value = m.medianNs();
         double error = m.errorNs();
@@ -102,14 +122,14 @@ final class Report {
             double[] b = baselineOf(g, c);
             if (b == null) {
                 return new Verdict(c, g, label, value, Double.NaN, Double.NaN, null, false,
-                        "baseline " + label + " not measured");
+                        "baseline " + label + " not measured", null);
             }
             base = b[0];
             baseError = b[1];
         }
         double ratio = value / base;
         if (!Goals.hasTarget(g)) {
-            return new Verdict(c, g, label, value, base, ratio, null, false, null);
+            return new Verdict(c, g, label, value, base, ratio, null, false, null, null);
         }
         boolean met = true;
         boolean withinError = false;
@@ -134,7 +154,38 @@ final class Report {
             met &= ok;
             withinError |= ok ? value + error > g.maxNs() : value - error <= g.maxNs();
         }
-        return new Verdict(c, g, label, value, base, ratio, met, withinError, null);
+        return new Verdict(c, g, label, value, base, ratio, met, withinError, null, byFork(c, g));
+    }
+
+    /** The target fork by fork, when the run had two forks or more and the baseline is a JMH benchmark (or none). */
+    private Forks byFork(Plan.Case c, Goal g) {
+        double[] mine = results.get(c).forkMediansNs();
+        if (forkCount < 2 || mine.length < 2 || g.baseline().startsWith(Goals.NUMPY)) {
+            return null;
+        }
+        double[] theirs = null;
+        if (!g.baseline().isEmpty()) {
+            BenchMain.Measured b = results.get(Goals.javaBaseline(g, c));
+            if (b == null || b.forkMediansNs().length != mine.length) {
+                return null;
+            }
+            theirs = b.forkMediansNs();
+        }
+        boolean ratios = theirs != null && (!Double.isNaN(g.maxRatio()) || Double.isNaN(g.maxExtraNs()) && Double.isNaN(g.maxNs()));
+        int met = 0;
+        double lowest = Double.POSITIVE_INFINITY;
+        double highest = Double.NEGATIVE_INFINITY;
+        for (int k = 0; k < mine.length; k++) {
+            double base = theirs == null ? Double.NaN : theirs[k];
+            boolean ok = (Double.isNaN(g.maxRatio()) || mine[k] / base <= g.maxRatio())
+                    && (Double.isNaN(g.maxExtraNs()) || mine[k] - base <= g.maxExtraNs())
+                    && (Double.isNaN(g.maxNs()) || mine[k] <= g.maxNs());
+            met += ok ? 1 : 0;
+            double shown = ratios ? mine[k] / base : mine[k];
+            lowest = Math.min(lowest, shown);
+            highest = Math.max(highest, shown);
+        }
+        return new Forks(met, mine.length, lowest, highest, ratios);
     }
 
     private static double sq(double v) {
@@ -179,6 +230,12 @@ final class Report {
                         .append(" ").append(Goals.targetText(v.goal())).append(" — ").append(v.measured());
             }
         }
+        for (Verdict v : verdicts()) {
+            if (v.hasTarget() && Boolean.TRUE.equals(v.met()) && v.forks() != null && !v.forks().all()) {
+                sb.append("\n  met, but not in every fork: ").append(v.c()).append(" ").append(Goals.targetText(v.goal()))
+                        .append(" — ").append(v.measured());
+            }
+        }
         return sb.toString();
     }
 
@@ -188,7 +245,7 @@ final class Report {
         md.append("Generated by `").append(command).append("` on ")
                 .append(ZonedDateTime.now().format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm z"))).append(" in ")
                 .append(BenchMain.clock(duration)).append(" (").append(mode.name().toLowerCase(Locale.ROOT))
-                .append(" mode: ").append(mode.describe()).append(").\n\n");
+                .append(" mode: ").append(mode.describe(forkCount)).append(").\n\n");
         md.append("| | |\n|---|---|\n");
         md.append("| CPU | ").append(Machine.cpuModel()).append(", ").append(Machine.cores()).append(" cores; ")
                 .append(Machine.caches()).append(" |\n");

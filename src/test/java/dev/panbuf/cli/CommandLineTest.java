@@ -134,6 +134,10 @@ class CommandLineTest {
         run("bench", "--quick", "--only").assertUsageError("--only needs a value");
         run("bench", "--only", "--quick").assertUsageError("--only needs a value");
         run("bench", "--out").assertUsageError("panbuf bench: --out needs a value (the folder the report goes to)");
+        run("bench", "--forks").assertUsageError("panbuf bench: --forks needs a value (a number of forked JVMs, 1 to 50)");
+        run("bench", "--forks", "0").assertUsageError("panbuf bench: --forks takes a number of forked JVMs from 1 to 50, not '0'");
+        run("bench", "--forks", "51").assertUsageError("panbuf bench: --forks takes a number of forked JVMs from 1 to 50, not '51'");
+        run("bench", "--forks", "five").assertUsageError("panbuf bench: --forks takes a number of forked JVMs from 1 to 50, not 'five'");
         run("bench", "--only", "[").assertUsageError("panbuf bench: --only [ is not a valid regular expression: Unclosed character class near index 0");
         assertTrue(run("bench", "--only").err().contains("usage: panbuf bench ["), run("bench", "--only").err());
     }
