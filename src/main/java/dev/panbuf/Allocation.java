@@ -197,7 +197,14 @@ final class Allocation {
         if (!usable(byteSize, byteAlignment)) {
             return anonymous(arena.allocate(byteSize, byteAlignment));
         }
-        return anonymous(fromC(arena, byteSize, zeroed));
+        try {
+            return anonymous(fromC(arena, byteSize, zeroed));
+        } catch (OutOfMemoryError e) {
+            OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to "
+                    + byteAlignment + "): the system has no memory for it (" + e.getMessage() + "); nothing was allocated");
+            named.initCause(e);
+            throw named;
+        }
     }
 
     /** True when {@link #fromC} serves this request. */
@@ -211,7 +218,7 @@ final class Allocation {
      * filled with zeros when {@code zeroed}, after the huge-page advice so
      * that the first touch maps huge pages.
      *
-     * @throws OutOfMemoryError when the C library has no memory for it
+     * @throws OutOfMemoryError when the C library has no memory for it; the message gives only the reason
      * @throws IllegalStateException when the arena is closed (nothing stays allocated)
      * @throws WrongThreadException when a confined arena is used from another thread (nothing stays allocated)
      */
@@ -225,8 +232,8 @@ final class Allocation {
             throw new AssertionError("aligned_alloc cannot throw", t);
         }
         if (block.address() == 0) {
-            throw new OutOfMemoryError("cannot allocate " + byteSize + " bytes: the C library's aligned_alloc has no"
-                    + " memory for them; nothing was allocated");
+            // Only the reason: the caller names the request (and its arena) around it.
+            throw new OutOfMemoryError("the C library's aligned_alloc has no " + rounded + " bytes to give");
         }
         if (C.MADVISE != null && rounded >= HUGE_PAGE_MIN_BYTES) {
             adviseHugePages(block.address(), rounded);
