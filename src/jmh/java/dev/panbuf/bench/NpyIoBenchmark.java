@@ -6,6 +6,7 @@ import dev.panbuf.NdArray;
 import dev.panbuf.npy.Npy;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Level;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
@@ -37,6 +38,14 @@ import java.util.stream.Stream;
  * writes, so that the figures measured the device and the other processes
  * writing to it rather than either library.
  *
+ * <p>The forks put their heap on transparent huge pages. With the harness's
+ * {@code -Xms1g -XX:+AlwaysPreTouch} on 4 KiB pages, one 1 GiB atomic write
+ * in three or four took about twice as long in the kernel (every one of its
+ * 1,025 {@code write} calls slower, none stalled: traced with
+ * {@code strace -T}), in a plain loop of {@code Npy.write} as under JMH. The
+ * same loop with the heap on huge pages, or not pre-touched, had no slow
+ * write in 48, nor had Python's; under JMH they became rare (2 of 20).
+ *
  * <p>Baselines: {@code numpy:npy_read}, {@code numpy:npy_write},
  * {@code numpy:npy_map_sum} with the same size; {@link #map} of a 4 KiB file
  * for the 1 GiB one (mapping is O(1) in the file's size).
@@ -44,6 +53,7 @@ import java.util.stream.Stream;
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Fork(jvmArgsAppend = "-XX:+UseTransparentHugePages")
 public class NpyIoBenchmark {
 
     @Param({"4KiB", "1GiB"})

@@ -252,7 +252,8 @@ final class Report {
         md.append("| memory, OS | ").append(Machine.memory()).append("; ").append(Machine.os()).append(" |\n");
         md.append("| JDK | ").append(Machine.jdk()).append("; JMH ").append(Version.getPlainVersion()).append(" |\n");
         md.append("| fork JVM options | `").append(String.join(" ", BenchMain.FORK_JVM_ARGS))
-                .append("` (`ExportCallBenchmark` adds `-XX:MaxDirectMemorySize=3g` for its 1 GiB array) |\n");
+                .append("` (`ExportCallBenchmark` adds `-XX:MaxDirectMemorySize=3g` for its 1 GiB array, `NpyIoBenchmark`"
+                        + " `-XX:+UseTransparentHugePages`: see its javadoc) |\n");
         md.append("| C baselines | ").append(Machine.compiler()).append(", `-O3 -march=native`; JNI built against this JDK's `jni.h`"
                 + (Jni.AVAILABLE ? "" : " — **not available in this run**")).append(" |\n");
         md.append("| NumPy | ").append(numpy == null ? "not run" : "NumPy " + numpy.get("numpy") + ", Python " + numpy.get("python")
