@@ -89,7 +89,8 @@ final class Plan {
         add(out, Float32StridedSumBenchmark.class, "size=1MiB", "floatArray", "nativeView", "floatArrayUnrolled",
                 "nativeViewUnrolled", "nativeViewUnrolledCounted");
         add(out, Float32Sum2dBenchmark.class, "size=1MiB", "floatArray", "nativeView", "nativeViewVarHandle",
-                "floatArrayUnrolled", "nativeViewUnrolled", "nativeViewUnrolledCounted", "nativeViewRowsUnrolledCounted");
+                "floatArrayUnrolled", "nativeViewUnrolled", "nativeViewUnrolledCounted", "nativeViewRowsUnrolledCounted",
+                "nativeSegmentRowsUnrolledCounted");
         add(out, Int32SumBenchmark.class, "size=1MiB", "intArray", "nativeView", "intArrayVector", "nativeViewVector");
         add(out, CopyContiguousBenchmark.class, "size=4KiB,64MiB", "systemArraycopy", "memcpy", "viewCopyToNative");
         add(out, TransposeCopyBenchmark.class, "side=4096", "cBlocked", "viewCopyTo", "viewCopyOrderC");
