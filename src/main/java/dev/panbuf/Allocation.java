@@ -200,11 +200,21 @@ final class Allocation {
         try {
             return anonymous(fromC(arena, byteSize, zeroed));
         } catch (OutOfMemoryError e) {
-            OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to "
-                    + byteAlignment + "): the system has no memory for it (" + e.getMessage() + "); nothing was allocated");
-            named.initCause(e);
-            throw named;
+            throw refused(byteSize, byteAlignment, "", e, "");
         }
+    }
+
+    /**
+     * The refusal of an allocation the system had no memory for, naming the
+     * request ({@code where} says in which arena, or is empty) around the
+     * allocator's own {@code reason}, and ending with {@code advice}.
+     */
+    static OutOfMemoryError refused(long byteSize, long byteAlignment, String where, OutOfMemoryError reason, String advice) {
+        OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to " + byteAlignment
+                + ")" + where + ": the system has no memory for it (" + reason.getMessage() + "); nothing was allocated"
+                + advice);
+        named.initCause(reason);
+        return named;
     }
 
     /** True when {@link #fromC} serves this request. */

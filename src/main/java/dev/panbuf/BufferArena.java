@@ -212,13 +212,10 @@ public final class BufferArena implements Arena {
                 segment = Allocation.usable(byteSize, byteAlignment) ? Allocation.fromC(inner, byteSize, zeroed)
                         : inner.allocate(byteSize, byteAlignment);
             } catch (OutOfMemoryError e) {
-                // The JDK says only "Unable to allocate N bytes" (N including alignment): name the request and the arena.
-                OutOfMemoryError named = new OutOfMemoryError("cannot allocate " + byteSize + " bytes (aligned to " + byteAlignment
-                        + ") in " + state.name + ", which holds " + state.allocatedBytes + " bytes: the system has no memory"
-                        + " for it (" + e.getMessage() + "); nothing was allocated. A budget (BufferArena.builder()"
-                        + ".budgetBytes) refuses such sizes up front");
-                named.initCause(e);
-                throw named;
+                // The allocator says only why (the JDK: "Unable to allocate N bytes", N including alignment): name the
+                // request and the arena.
+                throw Allocation.refused(byteSize, byteAlignment, " in " + state.name + ", which holds " + state.allocatedBytes
+                        + " bytes", e, ". A budget (BufferArena.builder().budgetBytes) refuses such sizes up front");
             }
             state.allocatedBytes += byteSize;
             Accounting.ARENA_BYTES.addAndGet(byteSize);

@@ -784,8 +784,10 @@ class BadInputCatalogTest {
         assertEquals(bytes + 16, arena.allocatedBytes());
         if (!UNDER_ASAN) {
             // A JDK arena's large arrays come from the C library too: its refusal names the request the same way.
+            int blocks = Allocation.anonymousBlocks();
             try (Arena jdk = Arena.ofConfined()) {
                 Throwable c = thrown(() -> NdArray.allocate(jdk, DType.INT8, 1L << 48));
+                assertTrue(Allocation.anonymousBlocks() <= blocks, "the refused block was recorded for the C kernel");
                 assertEquals(OutOfMemoryError.class, c.getClass());
                 assertTrue(matches("cannot allocate 281474976710656 bytes (aligned to 64): the system has no memory for it"
                         + " (…); nothing was allocated", c.getMessage()), c.getMessage());

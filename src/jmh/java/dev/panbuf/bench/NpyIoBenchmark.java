@@ -44,7 +44,8 @@ import java.util.stream.Stream;
  * 1,025 {@code write} calls slower, none stalled: traced with
  * {@code strace -T}), in a plain loop of {@code Npy.write} as under JMH. The
  * same loop with the heap on huge pages, or not pre-touched, had no slow
- * write in 48, nor had Python's; under JMH they became rare (2 of 20).
+ * write in 48, nor had Python's. Under JMH they became rarer, not gone
+ * (2 of 20 in one 2-fork run; a quick run's 5 iterations still held up to 3).
  *
  * <p>Baselines: {@code numpy:npy_read}, {@code numpy:npy_write},
  * {@code numpy:npy_map_sum} with the same size; {@link #map} of a 4 KiB file
