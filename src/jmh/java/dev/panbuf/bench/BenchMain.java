@@ -14,6 +14,8 @@ import org.openjdk.jmh.runner.options.OptionsBuilder;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
 
+import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -247,7 +249,7 @@ public final class BenchMain {
             Files.createDirectories(outDir);
             List<RunResult> raw = new ArrayList<>();
             results.values().stream().filter(Measured::ok).forEach(m -> raw.add(m.raw()));
-            ResultFormatFactory.getInstance(ResultFormatType.JSON, outDir.resolve("jmh-results.json").toString()).writeOut(raw);
+            Files.writeString(outDir.resolve("jmh-results.json"), withoutMachinePaths(jmhJson(raw), home));
             if (numpyResults != null) {
                 Files.writeString(outDir.resolve("numpy-results.json"), (String) numpyResults.get("$text"));
             }
@@ -264,6 +266,29 @@ public final class BenchMain {
         }
         return failures == 0 ? 0 : 1;
     }
+
+    /** JMH's JSON for {@code raw}, as its own writer makes it. */
+    private static String jmhJson(List<RunResult> raw) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (PrintStream json = new PrintStream(bytes, true, StandardCharsets.UTF_8)) {
+            ResultFormatFactory.getInstance(ResultFormatType.JSON, json).writeOut(raw);
+        }
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * {@code json} with the paths of this machine left out, so that a report
+     * committed with the project names none: the checkout's folder becomes
+     * relative ({@code -Dpanbuf.python=target/python-venv/bin/python}) and
+     * each fork's JVM is named by its file ({@code "jvm" : "java"}).
+     */
+    static String withoutMachinePaths(String json, Path home) {
+        String relative = json.replace((home + File.separator).replace("\\", "\\\\"), "");
+        return JVM_PATH.matcher(relative).replaceAll("$1$2");
+    }
+
+    /** JMH's {@code "jvm"} entry with a path: group 1 is the key, group 2 the file name and closing quote. */
+    private static final Pattern JVM_PATH = Pattern.compile("(\"jvm\" : \")[^\"]*[/\\\\]([^\"/\\\\]+\")");
 
     /** The Python the forks embed ({@code -Dpanbuf.python}), or null to let them find it themselves. */
     private static String forkPython;
