@@ -29,7 +29,7 @@ final class Plan {
     /** The suite, in report order. */
     static final List<Class<?>> CLASSES = List.of(
             Float32SumBenchmark.class, Float32StridedSumBenchmark.class, Float32Sum2dBenchmark.class,
-            Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class,
+            Int32SumBenchmark.class, Int32StridedSumBenchmark.class, Int32Sum2dBenchmark.class, RowLengthBenchmark.class,
             CopyContiguousBenchmark.class, TransposeCopyBenchmark.class, StridedCopyBenchmark.class, AllocateBenchmark.class,
             ExportCallBenchmark.class, HeapToCBenchmark.class, DowncallBenchmark.class, ViewCreateBenchmark.class,
             GrowableViewBenchmark.class, ElementIndexBenchmark.class, PythonHandOffBenchmark.class,
