@@ -31,14 +31,14 @@ import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
  * from the {@code float[]} loop's. Two costs stay. Each time the inner loop
  * starts, C2 sets up every range check of the loop body for the {@code long}
  * index anew (eight of panbuf's column checks and eight of FFM's bounds
- * checks here, where the array loop's eight index checks merge into two):
- * that work is per row, so the ratio to {@code float[]} falls as rows
- * lengthen, and the extra time divided by the number of rows is its cost. And C2 unrolls the view loop's body eight times
- * more than written, with each accumulator's additions back to back, where it
- * leaves the array loop's body as written: the {@code UnrollLimited} forks
- * hold unrolling at four ({@value #UNROLL_LIMIT}) to separate the two.
- * {@link #segmentRows} reads the view's segment at the view's offsets, with
- * FFM's checks only.
+ * checks here; far less for the {@code int}-indexed array loop): that work
+ * is per row, so the ratio to {@code float[]} falls as rows lengthen, and
+ * the extra time divided by the number of rows is its cost. And C2 unrolls
+ * the view loop's body eight times more than written, with each
+ * accumulator's additions back to back, where it leaves the array loop's
+ * body as written: the {@code UnrollLimited} forks hold unrolling at four
+ * ({@value #UNROLL_LIMIT}) to separate the two. {@link #segmentRows} reads
+ * the view's segment at the view's offsets, with FFM's checks only.
  *
  * <p>Baseline: {@link #floatArrayRows}. Not in the quick plan; run it with
  * {@code ./panbuf bench --forks 3 --no-numpy --only RowLength}.
