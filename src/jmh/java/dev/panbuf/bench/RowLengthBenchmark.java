@@ -19,8 +19,6 @@ import org.openjdk.jmh.annotations.TearDown;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 
-import static java.lang.foreign.ValueLayout.JAVA_FLOAT;
-
 /**
  * Where the 2-d loop's time above {@code float[]} goes: the same 1 MiB of
  * float32 (262,144 elements) summed by the counted eight-accumulator loop as
@@ -103,11 +101,11 @@ public class RowLengthBenchmark {
         return arrayRows(array, rows, cols, pitch);
     }
 
-    /** The same loop with {@code view.getFloat(r, c)}. Baseline: {@link #floatArrayRows}. */
+    /** The same loop with {@code view.getFloat(r, c)}: {@link Float32Sum2dBenchmark#viewUnrolledCounted}. Baseline: {@link #floatArrayRows}. */
     @Benchmark
     @Goal(baseline = "floatArrayRows")
     public float viewRows() {
-        return viewRows(view);
+        return Float32Sum2dBenchmark.viewUnrolledCounted(view);
     }
 
     /**
@@ -118,7 +116,7 @@ public class RowLengthBenchmark {
     @Fork(jvmArgsAppend = UNROLL_LIMIT)
     @Goal(baseline = "floatArrayRows")
     public float viewRowsUnrollLimited() {
-        return viewRows(view);
+        return Float32Sum2dBenchmark.viewUnrolledCounted(view);
     }
 
     static float arrayRows(float[] a, int rowCount, int colCount, int rowPitch) {
@@ -145,59 +143,13 @@ public class RowLengthBenchmark {
         return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
     }
 
-    static float viewRows(NdArray v) {
-        long rowCount = v.shape(0);
-        long colCount = v.shape(1);
-        long colLimit = colCount - 7;
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (long r = 0; r < rowCount; r++) {
-            long c = 0;
-            for (; c < colLimit; c += 8) {
-                s0 += v.getFloat(r, c);
-                s1 += v.getFloat(r, c + 1);
-                s2 += v.getFloat(r, c + 2);
-                s3 += v.getFloat(r, c + 3);
-                s4 += v.getFloat(r, c + 4);
-                s5 += v.getFloat(r, c + 5);
-                s6 += v.getFloat(r, c + 6);
-                s7 += v.getFloat(r, c + 7);
-            }
-            for (; c < colCount; c++) {
-                s0 += v.getFloat(r, c);
-            }
-        }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
-    }
-
-    /** The same loop over the view's segment at the view's offsets, FFM's checks only. Baseline: {@link #floatArrayRows}. */
+    /**
+     * The same loop over the view's segment at the view's offsets, FFM's checks only:
+     * {@link Float32Sum2dBenchmark#segmentRowsUnrolledCounted}. Baseline: {@link #floatArrayRows}.
+     */
     @Benchmark
     @Goal(baseline = "floatArrayRows")
     public float segmentRows() {
-        NdArray v = view;
-        MemorySegment seg = v.segment();
-        long rowCount = v.shape(0);
-        long colCount = v.shape(1);
-        long rowBytes = v.byteStride(0);
-        long start = v.byteOffset();
-        float s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
-        for (long r = 0; r < rowCount; r++) {
-            long base = start + r * rowBytes;
-            long colLimit = colCount - 7;
-            long c = 0;
-            for (; c < colLimit; c += 8) {
-                s0 += seg.get(JAVA_FLOAT, base + 4 * c);
-                s1 += seg.get(JAVA_FLOAT, base + 4 * (c + 1));
-                s2 += seg.get(JAVA_FLOAT, base + 4 * (c + 2));
-                s3 += seg.get(JAVA_FLOAT, base + 4 * (c + 3));
-                s4 += seg.get(JAVA_FLOAT, base + 4 * (c + 4));
-                s5 += seg.get(JAVA_FLOAT, base + 4 * (c + 5));
-                s6 += seg.get(JAVA_FLOAT, base + 4 * (c + 6));
-                s7 += seg.get(JAVA_FLOAT, base + 4 * (c + 7));
-            }
-            for (; c < colCount; c++) {
-                s0 += seg.get(JAVA_FLOAT, base + 4 * c);
-            }
-        }
-        return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+        return Float32Sum2dBenchmark.segmentRowsUnrolledCounted(view);
     }
 }
